@@ -1,0 +1,275 @@
+"""Configuration: one TOML file, every key overridable by CHAPERONE_<SECTION>__<KEY>, validated at start.
+
+An invalid file stops the process with one ``ConfigError`` naming the file, the line and the key.
+Secrets never come from the TOML itself: they come from the environment or from a file the TOML names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "CHAPERONE_"
+# Keys whose values are secrets: allowed from the environment, refused in the TOML file.
+SECRET_KEYS = {("delivery", "password"), ("sms", "auth_token"), ("archive", "checkpoint_key")}
+
+
+class ConfigError(Exception):
+    """An invalid configuration, said in one line an administrator can act on."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class District(Section):
+    name: str = "Northfield Unified School District"
+    timezone: str = "America/Chicago"
+    staff_domains: list[str] = ["nusd.example.org"]
+    relay_domain: str = "relay.nusd.example.org"
+    compliance_contact: str | None = None  # e-mail of the district compliance officer
+    official_numbers: list[str] = []  # district phone lines that are not personal channels
+    official_accounts: list[str] = []  # district social accounts, e.g. "@NorthfieldHS"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("staff_domains")
+    @classmethod
+    def _lower_domains(cls, value: list[str]) -> list[str]:
+        return [domain.lower().strip() for domain in value]
+
+
+class Roster(Section):
+    path: Path = Path("../shared/district-sample")  # the OneRoster CSV folder `roster import` reads
+
+
+class Archive(Section):
+    url: str = "sqlite:///chaperone-data/archive.db"
+    checkpoint_key: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must be sqlite:///PATH or postgresql://…")
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.url.removeprefix("sqlite:///"))
+
+
+class Smtp(Section):
+    submission: str | None = "127.0.0.1:2525"  # staff submission, AUTH required (587 with STARTTLS)
+    submission_tls: str | None = None  # implicit TLS submission (465)
+    inbound: str | None = "127.0.0.1:2526"  # replies to the relay domain only (25)
+    hostname: str = "relay.nusd.example.org"
+    require_tls: bool = True  # offer AUTH only after STARTTLS / on implicit TLS
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_recipients: int = Field(default=100, gt=0)
+    data_timeout: float = Field(default=300.0, gt=0)  # seconds a client may sit idle
+    # Benchmarks only: treat loopback clients as this staff address without AUTH. Never a default.
+    trust_loopback_as: str | None = None
+
+    @field_validator("submission", "submission_tls", "inbound")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"\[?[\w.:-]*\]?:\d{1,5}", value):
+            raise ValueError(f"{value!r} is not HOST:PORT")
+        return value
+
+
+class Fanout(Section):
+    mode: Literal["cc", "bcc", "separate"] = "cc"  # how supervisors and guardians get their copy
+    adult_student_guardians: bool = False  # copy an adult (18+) student's guardians
+
+
+class Delivery(Section):
+    target: str = "maildir:chaperone-data/maildir"  # or smtp://host:port (smtps:// for implicit TLS)
+    starttls: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    lifetime_hours: float = Field(default=120.0, gt=0)  # give up and send a DSN after this (5 days)
+    first_retry_seconds: float = Field(default=60.0, gt=0)
+    max_retry_seconds: float = Field(default=3600.0, gt=0)
+    workers: int = Field(default=4, ge=1)
+    bounce_from: str = "mailer-daemon@relay.nusd.example.org"
+
+    @field_validator("target")
+    @classmethod
+    def _known_target(cls, value: str) -> str:
+        if not value.startswith(("maildir:", "smtp://", "smtps://")):
+            raise ValueError("must be maildir:PATH, smtp://HOST:PORT or smtps://HOST:PORT")
+        return value
+
+    def secret_password(self) -> str | None:
+        if self.password is not None:
+            return self.password.get_secret_value()
+        if self.password_file is not None:
+            return self.password_file.read_text(encoding="utf-8").strip()
+        return None
+
+
+class Dkim(Section):
+    selector: str | None = None  # signing is on when selector, domain and key_file are all set
+    domain: str | None = None
+    key_file: Path | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.selector and self.domain and self.key_file)
+
+
+class Logging(Section):
+    format: Literal["json", "console"] = "console"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Policy(Section):
+    pack: str = "default"  # or the path to a district's own TOML
+
+
+class Settings(BaseSettings):
+    """The whole configuration. Sections mirror deploy/chaperone.example.toml."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    data_dir: Path = Path("chaperone-data")
+    district: District = District()
+    roster: Roster = Roster()
+    archive: Archive = Archive()
+    smtp: Smtp = Smtp()
+    fanout: Fanout = Fanout()
+    delivery: Delivery = Delivery()
+    dkim: Dkim = Dkim()
+    logging: Logging = Logging()
+    policy: Policy = Policy()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file; the file beats the defaults.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def is_staff_address(self, address: str) -> bool:
+        domain = address.rpartition("@")[2].lower()
+        return domain in self.district.staff_domains
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Load from ``path`` (else $CHAPERONE_CONFIG, else defaults) and the environment."""
+    if path is None and os.environ.get("CHAPERONE_CONFIG"):
+        path = os.environ["CHAPERONE_CONFIG"]
+    toml_path = Path(path) if path is not None else None
+    raw: dict[str, Any] = {}
+    if toml_path is not None:
+        raw = _read_toml(toml_path)
+        _refuse_secrets_in_file(toml_path, raw)
+
+    class FromFile(Settings):
+        model_config = SettingsConfigDict(toml_file=toml_path)
+
+    try:
+        return FromFile()
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, toml_path, raw)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _refuse_secrets_in_file(path: Path, raw: dict[str, Any]) -> None:
+    for section, key in sorted(SECRET_KEYS):
+        if key in raw.get(section, {}):
+            line = _line_of(path, (section, key))
+            env = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            raise ConfigError(
+                f"{path}:{line}: [{section}] {key}: secrets do not belong in the config file; "
+                f"set {env} or name a file with {key}_file"
+            )
+
+
+def _explain(exc: ValidationError, path: Path | None, raw: dict[str, Any]) -> str:
+    error = exc.errors()[0]
+    loc = tuple(str(part) for part in error["loc"])
+    key = ".".join(loc)
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    in_file = path is not None and _lookup(raw, loc)
+    if in_file and path is not None:
+        return f"{path}:{_line_of(path, loc)}: {key}: {message}"
+    env = ENV_PREFIX + "__".join(part.upper() for part in loc)
+    if env in os.environ:
+        return f"environment {env}: {key}: {message}"
+    return f"{path or 'config'}: {key}: {message}"
+
+
+def _lookup(raw: dict[str, Any], loc: tuple[str, ...]) -> bool:
+    node: Any = raw
+    for part in loc:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _line_of(path: Path, loc: tuple[str, ...]) -> int:
+    """The line where ``loc`` is set; tomllib keeps no positions, so find the table then the key."""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    *tables, key = loc
+    table = ".".join(tables)
+    current = ""
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]", stripped)
+        if header:
+            current = header.group(1)
+            continue
+        if current == table and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+        if not table and not current and re.match(rf"{re.escape(key)}\s*=", stripped):
+            return number
+    return 1
+
+
+def masked(settings: Settings) -> dict[str, Any]:
+    """The effective configuration as plain data, with every secret masked."""
+    return settings.model_dump(mode="json")  # SecretStr dumps as '**********'
