@@ -42,6 +42,7 @@ class District(Section):
     compliance_contact: str | None = None  # e-mail of the district compliance officer
     official_numbers: list[str] = []  # district phone lines that are not personal channels
     official_accounts: list[str] = []  # district social accounts, e.g. "@NorthfieldHS"
+    official_services: list[str] = ["Canvas", "NUSD Connect"]  # approved platforms staff may point to
 
     @field_validator("timezone")
     @classmethod
@@ -51,6 +52,10 @@ class District(Section):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @field_validator("staff_domains")
     @classmethod
@@ -149,6 +154,13 @@ class Logging(Section):
 
 class Policy(Section):
     pack: str = "default"  # or the path to a district's own TOML
+    # School closures (quiet hours skip them): a file of dates, one per line (YYYY-MM-DD, # comments,
+    # or YYYY-MM-DD..YYYY-MM-DD ranges), and/or a country (and subdivision) for the `holidays` package.
+    calendar: Path | None = None
+    public_holidays: str | None = None  # e.g. "US" or "US-IL"; none by default
+    # Written media consent: CSV with a studentSourcedId column (and optional granted column, yes/no).
+    media_consent: Path | None = None
+    review_url: str = "https://relay.nusd.example.org/review"  # linked from alerts to held messages
 
 
 class Settings(BaseSettings):

@@ -75,3 +75,28 @@ def test_config_check_reports_errors_with_exit_2(tmp_path: Path, capsys: pytest.
     path = write(tmp_path, "[smtp]\nmax_recipients = 0\n")
     assert main(["--config", str(path), "config", "check"]) == 2
     assert "smtp.max_recipients" in capsys.readouterr().err
+
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "deploy" / "chaperone.example.toml"
+
+
+def test_the_example_config_is_valid() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.smtp.submission == "0.0.0.0:587"
+    assert settings.fanout.mode == "cc"
+
+
+def test_the_example_config_documents_every_key() -> None:
+    from pydantic import BaseModel
+
+    from gateway.config import Settings
+
+    text = EXAMPLE.read_text(encoding="utf-8")
+    missing = []
+    for name, field in Settings.model_fields.items():
+        section = field.annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            missing += [f"{name}.{key}" for key in section.model_fields if f"{key}" not in text]
+        elif name not in text:
+            missing.append(name)
+    assert missing == []

@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from gateway.commands import config_cmd
+from gateway.commands import config_cmd, policy_cmd, review_cmd, roster_cmd, serve_cmd, staff_cmd
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 COMMAND_GROUPS: list[Register] = [
     config_cmd.register,
+    serve_cmd.register,
+    roster_cmd.register,
+    staff_cmd.register,
+    review_cmd.register,
+    policy_cmd.register,
 ]

@@ -1,0 +1,109 @@
+"""Port 25: replies to conversation addresses at the relay domain, and nothing else.
+
+No authentication is offered or needed here, so this listener must never relay: it accepts a recipient
+only when it is a live conversation address at our relay domain, and a message only from a member of
+that conversation (the student or one of their guardians).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from adapters import smtp_replies as reply
+from archive.sqlite import SqliteStore
+from gateway import conversations
+from gateway.config import Settings
+from gateway.directory import Directory
+from gateway.models import Recipient, Submission, new_id
+from gateway.pipeline import AuthorMismatch, Pipeline
+from gateway.refusals import record_refusal
+
+log = structlog.get_logger("adapters.smtp_inbound")
+
+
+class InboundHandler:
+    def __init__(
+        self, *, settings: Settings, directory: Directory, store: SqliteStore, pipeline: Pipeline
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.store = store
+        self.pipeline = pipeline
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        domain = self.settings.district.relay_domain
+        if address.rpartition("@")[2].lower() != domain.lower():
+            answer = reply.RELAY_DENIED.format(address=address, domain=domain)
+            return await self._refuse(session, envelope, "RCPT", address, answer)
+        token = conversations.token_of(address, domain)
+        found = None if token is None else await self.store.read(lambda c: conversations.find(c, token))
+        if found is None:
+            answer = reply.NO_SUCH_CONVERSATION.format(address=address)
+            return await self._refuse(session, envelope, "RCPT", address, answer)
+        if envelope.rcpt_tos:
+            # One conversation per transaction: each reply is routed and archived on its own.
+            return "452 4.5.3 One conversation address per message, please send again for the others"
+        envelope.rcpt_tos.append(address)
+        return reply.RECIPIENT_OK
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        domain = self.settings.district.relay_domain
+        token = conversations.token_of(envelope.rcpt_tos[0], domain)
+        assert token is not None  # checked at RCPT
+        found = await self.store.read(lambda c: conversations.find(c, token))
+        author = self.directory.by_email(envelope.mail_from or "")
+        if found is None or author is None or author.person_id not in found.member_ids:
+            answer = reply.NOT_A_PARTICIPANT.format(
+                reason=f"<{envelope.mail_from}> is not a participant in this conversation"
+            )
+            return await self._refuse(session, envelope, "DATA", envelope.rcpt_tos[0], answer)
+        staff = self.directory.person(found.staff_id)
+        if staff is None or staff.email is None:
+            return reply.NOT_A_PARTICIPANT.format(reason="the staff member is no longer on the roster")
+        submission = Submission(
+            message_id=new_id("m-"),
+            sender=author,
+            envelope_from=envelope.mail_from.lower(),
+            recipients=(Recipient(staff.email, staff),),
+            raw=bytes(envelope.original_content or envelope.content),
+            received_at=datetime.now(UTC),
+            peer=str(session.peer),
+        )
+        try:
+            receipt = await self.pipeline.reply(found, submission)
+        except AuthorMismatch as exc:
+            return await self._refuse(
+                session, envelope, "DATA", None, reply.NOT_A_PARTICIPANT.format(reason=exc)
+            )
+        except Exception:
+            log.exception("reply failed")
+            return reply.INTERNAL_ERROR
+        if receipt.action == "block":
+            return reply.BLOCKED.format(reason=" ".join(receipt.reason.split())[:400])
+        return reply.ACCEPTED.format(message_id=receipt.message_id, note="")
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("smtp session error", error_type=type(error).__name__)
+        return reply.INTERNAL_ERROR
+
+    async def _refuse(self, session: Any, envelope: Any, stage: str, address: str | None, answer: str) -> str:
+        await record_refusal(
+            self.store,
+            stage=stage,
+            reply=answer,
+            peer=str(session.peer),
+            sender=envelope.mail_from,
+            address=address,
+        )
+        return answer

@@ -1,0 +1,142 @@
+"""Staff submission (587/465, 2525 in development): aiosmtpd hooks translated into gateway calls.
+
+Authentication comes first; a staff member may send only from their own district address, only to
+people on the roster. handle_DATA makes one durable commit through the pipeline and answers; it never
+delivers or waits on delivery.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from adapters import smtp_replies as reply
+from adapters.smtp_auth import StaffAuth, Verify
+from archive.sqlite import SqliteStore
+from gateway.config import Settings
+from gateway.directory import Directory
+from gateway.models import Recipient, Submission, new_id
+from gateway.pipeline import AuthorMismatch, Pipeline
+from gateway.refusals import record_refusal
+from policies.parties import Role
+
+log = structlog.get_logger("adapters.smtp_submission")
+
+
+class SubmissionHandler(StaffAuth):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        directory: Directory,
+        store: SqliteStore,
+        pipeline: Pipeline,
+        verify_password: Verify,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.store = store
+        self.pipeline = pipeline
+        self.verify_password = verify_password
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        staff_email = str(session.auth_data or "")
+        staff = self.directory.by_email(staff_email)
+        if staff is None or staff.role is not Role.STAFF:
+            return await self._refuse(session, "MAIL", address, reply.AUTH_REQUIRED)
+        if address.lower() != staff_email:
+            reason = (
+                f"<{address}>: you may send only from your own district address <{staff_email}>; "
+                "personal addresses are not allowed for messages to students and families"
+            )
+            return await self._refuse(session, "MAIL", address, reply.NOT_YOUR_ADDRESS.format(reason=reason))
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return reply.SENDER_OK
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        limit = self.settings.smtp.max_recipients
+        if len(envelope.rcpt_tos) >= limit:
+            return reply.TOO_MANY_RECIPIENTS.format(limit=limit)
+        if self.directory.by_email(address) is None:
+            return await self._refuse(session, "RCPT", address, reply.NOT_ON_ROSTER.format(address=address))
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return reply.RECIPIENT_OK
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        try:
+            submission = self._submission(session, envelope)
+            receipt = await self.pipeline.submit(submission)
+        except AuthorMismatch as exc:
+            return await self._refuse(
+                session, "DATA", envelope.mail_from, reply.NOT_YOUR_ADDRESS.format(reason=exc)
+            )
+        except Exception:
+            log.exception("submission failed")
+            return reply.INTERNAL_ERROR
+        if receipt.action == "block":
+            return reply.BLOCKED.format(reason=_one_line(receipt.reason))
+        return reply.ACCEPTED.format(
+            message_id=receipt.message_id, note=_note(receipt.action, receipt.reason)
+        )
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("smtp session error", error_type=type(error).__name__)
+        return reply.INTERNAL_ERROR
+
+    def _submission(self, session: Any, envelope: Any) -> Submission:
+        sender = self.directory.by_email(envelope.mail_from)
+        assert sender is not None  # checked at MAIL
+        recipients = []
+        for address in envelope.rcpt_tos:
+            person = self.directory.by_email(address)
+            assert person is not None  # checked at RCPT
+            recipients.append(Recipient(address.lower(), person))
+        return Submission(
+            message_id=new_id("m-"),
+            sender=sender,
+            envelope_from=envelope.mail_from.lower(),
+            recipients=tuple(recipients),
+            raw=bytes(envelope.original_content or envelope.content),
+            received_at=datetime.now(UTC),
+            peer=_peer(session),
+        )
+
+    async def _refuse(self, session: Any, stage: str, address: str | None, answer: str) -> str:
+        await record_refusal(
+            self.store,
+            stage=stage,
+            reply=answer,
+            peer=_peer(session),
+            sender=str(session.auth_data or "") or None,
+            address=address,
+        )
+        return answer
+
+
+def _peer(session: Any) -> str:
+    peer = getattr(session, "peer", None)
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer or "")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:400] or "refused by district policy"
+
+
+def _note(action: str, reason: str) -> str:
+    if action in ("deliver", "flag"):
+        return ""
+    return f"; {_one_line(reason)}"

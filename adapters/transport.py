@@ -1,0 +1,195 @@
+"""Where copies go: the district's smarthost over SMTP (aiosmtplib), or Maildirs in development.
+
+A transport sends one message to its recipients in one transaction and reports one outcome per recipient;
+it never raises for what the far side said: a refused recipient, a busy server or a dead connection are
+outcomes the delivery workers record and act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import mailbox
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiosmtplib
+
+from gateway.config import Settings
+from gateway.outbound import RecipientOutcome, Transport
+
+
+class SmtpTransport:
+    """A small pool of reusable connections to one smarthost: one transaction per message, all its
+    recipients in it; a connection that errs is dropped and the next send opens a fresh one."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        implicit_tls: bool,
+        starttls: bool,
+        username: str | None,
+        password: str | None,
+        pool_size: int,
+        timeout: float = 60.0,
+    ) -> None:
+        self.host, self.port = host, port
+        self.implicit_tls, self.starttls = implicit_tls, starttls
+        self.username, self.password = username, password
+        self.timeout = timeout
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._slots = asyncio.Semaphore(pool_size)
+
+    async def send(
+        self, envelope_from: str, recipients: Sequence[str], message: bytes
+    ) -> list[RecipientOutcome]:
+        async with self._slots:
+            try:
+                client = await self._connection()
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                return _all(recipients, _code_of(exc), f"cannot reach smarthost: {type(exc).__name__}")
+            try:
+                outcomes = await _transaction(client, envelope_from, recipients, message)
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                client.close()
+                return _all(recipients, _code_of(exc), _text_of(exc))
+            if client.is_connected:
+                self._idle.append(client)
+            return outcomes
+
+    async def _connection(self) -> aiosmtplib.SMTP:
+        while self._idle:
+            client = self._idle.pop()
+            if client.is_connected:
+                try:
+                    await client.rset()
+                    return client
+                except (aiosmtplib.SMTPException, OSError):
+                    client.close()
+        client = aiosmtplib.SMTP(
+            hostname=self.host,
+            port=self.port,
+            use_tls=self.implicit_tls,
+            start_tls=self.starttls,
+            timeout=self.timeout,
+        )
+        await client.connect()
+        if self.username is not None and self.password is not None:
+            await client.login(self.username, self.password)
+        return client
+
+    async def close(self) -> None:
+        for client in self._idle:
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()
+        self._idle.clear()
+
+
+async def _transaction(
+    client: aiosmtplib.SMTP, envelope_from: str, recipients: Sequence[str], message: bytes
+) -> list[RecipientOutcome]:
+    if client.is_ehlo_or_helo_needed:
+        await client.ehlo()
+    options = ["BODY=8BITMIME"] if client.supports_extension("8bitmime") and _has_8bit(message) else []
+    if client.supports_extension("smtputf8") and not all(a.isascii() for a in (envelope_from, *recipients)):
+        options.append("SMTPUTF8")
+    try:
+        await client.mail(envelope_from, options=options)
+    except aiosmtplib.SMTPResponseException as refused:
+        await _reset(client)
+        return _all(recipients, refused.code, refused.message)
+    outcomes: dict[str, RecipientOutcome] = {}
+    accepted: list[str] = []
+    for recipient in recipients:
+        try:
+            await client.rcpt(recipient)
+        except aiosmtplib.SMTPResponseException as refused:
+            outcomes[recipient] = RecipientOutcome(recipient, refused.code, refused.message)
+        else:
+            accepted.append(recipient)
+    if not accepted:
+        await _reset(client)
+        return [outcomes[r] for r in recipients]
+    try:
+        response = await client.data(message)
+        code, text = response.code, response.message
+    except aiosmtplib.SMTPResponseException as refused:
+        code, text = refused.code, refused.message
+        await _reset(client)
+    for recipient in accepted:
+        outcomes[recipient] = RecipientOutcome(recipient, code, text)
+    return [outcomes[r] for r in recipients]
+
+
+async def _reset(client: aiosmtplib.SMTP) -> None:
+    """End a failed transaction; a server that hung up (421) leaves a connection not worth keeping."""
+    try:
+        await client.rset()
+    except (aiosmtplib.SMTPException, OSError):
+        client.close()
+
+
+def _has_8bit(message: bytes) -> bool:
+    return not message.isascii()
+
+
+def _all(recipients: Sequence[str], code: int, text: str) -> list[RecipientOutcome]:
+    return [RecipientOutcome(r, code, text) for r in recipients]
+
+
+def _code_of(exc: BaseException) -> int:
+    return exc.code if isinstance(exc, aiosmtplib.SMTPResponseException) else 0
+
+
+def _text_of(exc: BaseException) -> str:
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return exc.message
+    return f"connection failed: {type(exc).__name__}"
+
+
+class MaildirTransport:
+    """Development delivery: each recipient gets a Maildir named after their address under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    async def send(
+        self, envelope_from: str, recipients: Sequence[str], message: bytes
+    ) -> list[RecipientOutcome]:
+        return await asyncio.to_thread(self._deliver, recipients, message)
+
+    def _deliver(self, recipients: Sequence[str], message: bytes) -> list[RecipientOutcome]:
+        outcomes = []
+        for recipient in recipients:
+            folder = self.root / _safe_name(recipient)
+            mailbox.Maildir(folder, create=True).add(message)
+            outcomes.append(RecipientOutcome(recipient, 250, "2.0.0 delivered to Maildir"))
+        return outcomes
+
+    async def close(self) -> None:
+        return None
+
+
+def _safe_name(address: str) -> str:
+    return re.sub(r"[^A-Za-z0-9@._+-]", "_", address.lower()) or "_"
+
+
+def transport_from_settings(settings: Settings) -> Transport:
+    delivery = settings.delivery
+    if delivery.target.startswith("maildir:"):
+        return MaildirTransport(Path(delivery.target.removeprefix("maildir:")))
+    target = urlsplit(delivery.target)
+    implicit = target.scheme == "smtps"
+    return SmtpTransport(
+        target.hostname or "localhost",
+        target.port or (465 if implicit else 25),
+        implicit_tls=implicit,
+        starttls=delivery.starttls,
+        username=delivery.username,
+        password=delivery.secret_password(),
+        pool_size=delivery.workers,
+    )

@@ -1,0 +1,56 @@
+"""Archive records and their canonical bytes.
+
+Every record is one leaf of the (future) RFC 9162 Merkle tree: its canonical bytes are deterministic JSON,
+and its leaf hash is SHA-256(0x00 || canonical). Bodies are stored apart, by digest, so the log keeps only
+hashes and a lawful disposal of a body leaves the tree verifiable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+class RecordKind(StrEnum):
+    MESSAGE = "message"  # an accepted message: body digest, parsed headers, resolved parties
+    DECISION = "decision"  # the policy decision and its findings
+    DELIVERY_PLANNED = "delivery.planned"
+    DELIVERY_ATTEMPT = "delivery.attempt"
+    DELIVERY_DONE = "delivery.done"
+    DELIVERY_FAILED = "delivery.failed"
+    UNREACHABLE = "party.unreachable"  # a guardian who should get a copy but has no address
+    REFUSAL = "smtp.refusal"  # a refusal at SMTP time, before anything was accepted
+    CONVERSATION = "conversation.opened"
+    DSN = "dsn.sent"
+    REVIEW_OPENED = "review.opened"  # a held or flagged message listed for a supervisor
+    REVIEW_DECIDED = "review.decided"  # a supervisor's approve or reject, with their comment
+    NOTICE = "notice.queued"  # the sender told that their message waits (quiet hours, review)
+    ALERT = "alert.raised"  # supervisors and the compliance contact alerted at once
+
+
+def body_digest(content: bytes) -> str:
+    return "sha256:" + hashlib.sha256(content).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    kind: RecordKind
+    message_id: str | None
+    payload: dict[str, Any]
+    recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def canonical(self) -> bytes:
+        document = {
+            "kind": str(self.kind),
+            "message_id": self.message_id,
+            "recorded_at": self.recorded_at.isoformat(timespec="microseconds"),
+            "payload": self.payload,
+        }
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def leaf_hash(self) -> bytes:
+        return hashlib.sha256(b"\x00" + self.canonical()).digest()

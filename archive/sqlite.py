@@ -1,0 +1,184 @@
+"""The embedded store: SQLite in WAL mode behind one writer thread that commits in groups.
+
+Every connection's durable commit costs an fsync; twenty concurrent SMTP sessions each waiting for their
+own would serialise on the disk. The writer thread instead drains every transaction that is waiting,
+runs each inside its own SAVEPOINT (a failing one rolls back alone), and commits them with one fsync.
+A caller's future resolves only after that commit: acknowledging before it would break durability.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from archive.records import Record, body_digest
+
+T = TypeVar("T")
+_MAX_GROUP = 256
+
+
+class Writer:
+    """What a unit of work may do inside one durable transaction."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+
+    def append(self, record: Record) -> int:
+        cursor = self.connection.execute(
+            "INSERT INTO records(kind, message_id, recorded_at, canonical, leaf_hash) VALUES (?,?,?,?,?)",
+            (
+                str(record.kind),
+                record.message_id,
+                record.recorded_at.isoformat(timespec="microseconds"),
+                record.canonical(),
+                record.leaf_hash(),
+            ),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def put_body(self, content: bytes) -> str:
+        digest = body_digest(content)
+        self.connection.execute(
+            "INSERT OR IGNORE INTO bodies(digest, size, content) VALUES (?,?,?)",
+            (digest, len(content), content),
+        )
+        return digest
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return self.connection.execute(sql, params)
+
+
+@dataclass
+class _Job:
+    work: Callable[[Writer], Any]
+    future: asyncio.Future[Any]
+    loop: asyncio.AbstractEventLoop
+    write: bool
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+
+    async def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
+        self._thread.start()
+        await asyncio.to_thread(self._ready.wait)
+        if self._startup_error is not None:
+            raise self._startup_error
+
+    async def close(self) -> None:
+        if self._thread is None:
+            return
+        self._jobs.put(None)
+        await asyncio.to_thread(self._thread.join)
+        self._thread = None
+
+    async def write(self, work: Callable[[Writer], T]) -> T:
+        """Run ``work`` in a transaction; return once it is durably committed."""
+        return await self._submit(work, write=True)
+
+    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._submit(lambda writer: work(writer.connection), write=False)
+
+    async def _submit(self, work: Callable[[Writer], T], *, write: bool) -> T:
+        if self._thread is None:
+            raise RuntimeError("archive store is not started")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(work, future, loop, write))
+        return await future
+
+    # --- the writer thread -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            connection = open_database(self.path)
+        except BaseException as exc:  # reported to start()'s caller
+            self._startup_error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        writer = Writer(connection)
+        try:
+            while True:
+                first = self._jobs.get()
+                if first is None:
+                    return
+                group = [first]
+                while len(group) < _MAX_GROUP:
+                    try:
+                        job = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        self._jobs.put(None)  # finish this group, then stop
+                        break
+                    group.append(job)
+                self._run_group(writer, group)
+        finally:
+            connection.close()
+
+    def _run_group(self, writer: Writer, group: list[_Job]) -> None:
+        connection = writer.connection
+        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+        for job in (j for j in group if not j.write):
+            try:
+                outcomes.append((job, job.work(writer), None))
+            except Exception as exc:
+                outcomes.append((job, None, exc))
+        writes = [j for j in group if j.write]
+        if writes:
+            pending: list[tuple[_Job, Any, BaseException | None]] = []
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+                for job in writes:
+                    connection.execute("SAVEPOINT unit")
+                    try:
+                        result = job.work(writer)
+                    except Exception as exc:
+                        connection.execute("ROLLBACK TO unit")
+                        pending.append((job, None, exc))
+                    else:
+                        pending.append((job, result, None))
+                    connection.execute("RELEASE unit")
+                connection.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                pending = [(job, None, exc) for job in writes]
+            outcomes.extend(pending)
+        for job, result, error in outcomes:
+            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def open_database(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves so the group boundaries are ours.
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")  # an acknowledged commit survives power loss
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute("PRAGMA busy_timeout=5000")
+    connection.executescript(resources.files("archive").joinpath("schema.sql").read_text("utf-8"))
+    return connection

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Relay throughput, measured with Postfix's smtp-source:
+#   SESSIONS concurrent sessions x MESSAGES messages of SIZE bytes from one staff member to a rostered minor,
+#   1. against a bare aiosmtpd server that accepts and discards (the ceiling for any aiosmtpd server), and
+#   2. through Chaperone: authentication identity, roster, policy, transparency fan-out (student + two
+#      guardians + principal), durable SQLite commits, delivery into smtp-sink.
+# Prints both rates, their ratio, and Chaperone's p50/p99 added latency (accepted -> delivered downstream).
+# smtp-source cannot AUTH, so Chaperone runs with [smtp] trust_loopback_as, a benchmark-only setting.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SESSIONS=${SESSIONS:-20}
+MESSAGES=${MESSAGES:-5000}
+SIZE=${SIZE:-2048}
+PY=${PY:-.venv/bin/python}
+SENDER=dreyes@nusd.example.org
+STUDENT=spatel@students.nusd.example.org
+ROSTER=${ROSTER:-../shared/district-sample}
+
+if ! command -v smtp-source >/dev/null || ! command -v smtp-sink >/dev/null; then
+  echo "installing postfix for smtp-source and smtp-sink" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
+fi
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; return 1; }
+rate() { "$PY" -c "print(f'{$MESSAGES / ($2 - $1):.0f}')"; }
+
+# 1. the bare aiosmtpd baseline
+bare=$(free_port)
+"$PY" benchmarks/bare_aiosmtpd.py "$bare" >/dev/null & pids+=($!)
+wait_port "$bare"
+t0=$(date +%s.%N)
+smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f "$SENDER" -t "$STUDENT" "127.0.0.1:$bare"
+t1=$(date +%s.%N)
+bare_rate=$(rate "$t0" "$t1")
+
+# 2. Chaperone, delivering into smtp-sink
+sink=$(free_port)
+smtp-sink -u nobody "127.0.0.1:$sink" 256 & pids+=($!)
+submission=$(free_port)
+cat >"$work/chaperone.toml" <<TOML
+data_dir = "$work"
+[archive]
+url = "sqlite:///$work/archive.db"
+[smtp]
+submission = "127.0.0.1:$submission"
+inbound = ""
+require_tls = false
+trust_loopback_as = "$SENDER"
+[delivery]
+target = "smtp://127.0.0.1:$sink"
+workers = 8
+[logging]
+level = "warning"
+TOML
+.venv/bin/chaperone --config "$work/chaperone.toml" roster import "$ROSTER" >/dev/null
+.venv/bin/chaperone --config "$work/chaperone.toml" serve & pids+=($!)
+wait_port "$submission"
+t0=$(date +%s.%N)
+smtp-source -s "$SESSIONS" -m "$MESSAGES" -l "$SIZE" -f "$SENDER" -t "$STUDENT" "127.0.0.1:$submission"
+t1=$(date +%s.%N)
+relay_rate=$(rate "$t0" "$t1")
+"$PY" benchmarks/latency.py "$work/archive.db" "$MESSAGES" >"$work/latency.txt"
+
+echo "sessions=$SESSIONS messages=$MESSAGES size=${SIZE}B"
+echo "bare aiosmtpd:      $bare_rate msg/s"
+echo "chaperone:          $relay_rate msg/s (each message: 2 copies, 4 recipients, durable commit)"
+echo "ratio:              $("$PY" -c "print(f'{$relay_rate / $bare_rate:.2f}')")"
+cat "$work/latency.txt"

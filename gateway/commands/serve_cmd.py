@@ -1,0 +1,100 @@
+"""`chaperone serve` and `chaperone demo`: run the relay until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import secrets
+import signal
+from pathlib import Path
+
+from adapters.roster_import import import_roster
+from gateway import logs
+from gateway.config import Settings, load_settings
+from gateway.credentials import StaffCredentials
+from gateway.roster_snapshot import roster_snapshot_path, save_directory
+from gateway.service import Relay, running_relay
+
+DEMO_STAFF = ("t-reyes", "t-okafor", "t-lindqvist", "aide-wu", "a-brooks", "a-nguyen", "a-ellis", "a-field")
+
+
+def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = groups.add_parser("serve", help="run the relay with the configured listeners")
+    serve.set_defaults(run=_serve)
+    demo = groups.add_parser("demo", help="import the sample district and run the relay on it")
+    demo.add_argument("--data-dir", default="chaperone-data", help="where the demo keeps its state")
+    demo.add_argument("--roster", default=None, help="OneRoster folder (default: the sample district)")
+    demo.set_defaults(run=_demo)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    logs.configure(settings.logging.format, settings.logging.level)
+    asyncio.run(_run_until_signal(settings, announce=None))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    settings = Settings.model_validate(
+        {
+            "data_dir": data_dir,
+            "roster": {"path": Path(args.roster) if args.roster else Settings().roster.path},
+            "archive": {"url": f"sqlite:///{data_dir / 'archive.db'}"},
+            "smtp": {"require_tls": False, "submission": "127.0.0.1:2525", "inbound": "127.0.0.1:2526"},
+            "delivery": {"target": f"maildir:{data_dir / 'maildir'}"},
+        }
+    )
+    logs.configure("console", "info")
+    imported = import_roster(settings.roster.path)
+    save_directory(imported.directory, roster_snapshot_path(settings))
+    password = secrets.token_urlsafe(12)
+    credentials = StaffCredentials(settings.data_dir)
+    for person_id in DEMO_STAFF:
+        person = imported.directory.person(person_id)
+        if person is not None and person.email:
+            credentials.set_password(person.email, password)
+    asyncio.run(_run_until_signal(settings, announce=lambda relay: _print_demo(relay, password)))
+    return 0
+
+
+def _print_demo(relay: Relay, password: str) -> None:
+    port = relay.port("submission")
+    maildir = relay.settings.delivery.target.removeprefix("maildir:")
+    reyes, patel = "dreyes@nusd.example.org", "spatel@students.nusd.example.org"
+    message = f"From: {reyes}\\r\\nTo: {patel}\\r\\nSubject: Lab report\\r\\n\\r\\nDue Friday.\\r\\n"
+    lines = [
+        "",
+        f"Chaperone demo is running: submission on 127.0.0.1:{port}, "
+        f"replies on 127.0.0.1:{relay.port('inbound')}.",
+        f"Fixture staff (dreyes@, cokafor@, mlindqvist@, kwu@, abrooks@ … @nusd.example.org) use: {password}",
+        "",
+        "Send Dana Reyes's message to Sam Patel (grade 10):",
+        "",
+        f"  swaks --server 127.0.0.1:{port} --auth LOGIN --auth-user {reyes} --auth-password '{password}' \\",
+        f"        --from {reyes} --to {patel} --header 'Subject: Lab report' --body 'Due Friday.'",
+        "",
+        "or, without swaks:",
+        "",
+        f"  python3 -c \"import smtplib; s=smtplib.SMTP('127.0.0.1',{port}); "
+        f"s.login('{reyes}','{password}'); \\",
+        f"s.sendmail('{reyes}',['{patel}'],'{message}')\"",
+        "",
+        f"Copies land in Maildirs under {maildir}/: Sam ({patel}), his guardians Priya and Raj Patel",
+        "(Cc, with a Reply-To conversation address), and principal Alan Brooks (abrooks@nusd.example.org).",
+        f"The archive is {relay.settings.archive.sqlite_path}. Press Ctrl-C to stop.",
+    ]
+    print("\n".join(lines), flush=True)
+
+
+async def _run_until_signal(settings: Settings, announce: object) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    async with running_relay(settings) as relay:
+        if callable(announce):
+            announce(relay)
+        await stop.wait()

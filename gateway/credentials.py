@@ -1,0 +1,58 @@
+"""Staff app passwords: argon2 hashes in one file under data_dir, replaced atomically.
+
+A staff member's mail client authenticates with an app password set by `chaperone staff set-password`.
+Checking a hash costs tens of milliseconds of CPU, so the relay verifies in a thread; an unknown address is
+checked against a dummy hash so the answer takes as long as for a known one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+_DUMMY = _HASHER.hash("chaperone: no such staff member")
+
+
+class StaffCredentials:
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "staff-passwords.json"
+
+    def set_password(self, email: str, password: str) -> None:
+        hashes = self._load()
+        hashes[email.strip().lower()] = _HASHER.hash(password)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".staff-passwords.")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(hashes, out, indent=1, sort_keys=True)
+                out.flush()
+                os.fsync(out.fileno())
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def verify(self, email: str, password: str) -> bool:
+        stored = self._load().get(email.strip().lower())
+        try:
+            return _HASHER.verify(stored or _DUMMY, password) and stored is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    async def verify_async(self, email: str, password: str) -> bool:
+        return await asyncio.to_thread(self.verify, email, password)
+
+    def _load(self) -> dict[str, str]:
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        return {str(k): str(v) for k, v in loaded.items()}

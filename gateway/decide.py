@@ -1,0 +1,42 @@
+"""From a received message to the district's decision: read it as the rules see it, then evaluate.
+
+The engine is pure; this is where the relay supplies what it knows (roster, calendar, consent records,
+the relay's own clock as the send time).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Protocol
+
+from gateway.config import Settings
+from gateway.directory import Directory
+from gateway.district_calendar import policy_context
+from gateway.models import Submission
+from gateway.reading import read_email
+from policies.decision import Decision
+from policies.engine import Engine
+from policies.message import Message, Party
+from policies.pack import load_pack
+
+
+class Decider(Protocol):
+    def decide(self, submission: Submission) -> Decision: ...
+
+
+class PolicyDecider:
+    def __init__(self, settings: Settings, directory: Directory) -> None:
+        self.engine = Engine(load_pack(settings.policy.pack))
+        self.context = policy_context(settings, directory, date.today())
+
+    def read(self, submission: Submission) -> Message:
+        return read_email(
+            submission.raw,
+            message_id=submission.message_id,
+            sender=Party(submission.envelope_from, submission.sender),
+            recipients=tuple(Party(r.address, r.person) for r in submission.recipients),
+            received_at=submission.received_at,
+        )
+
+    def decide(self, submission: Submission) -> Decision:
+        return self.engine.evaluate(self.read(submission), self.context)

@@ -1,0 +1,184 @@
+"""Delivery workers: take due copies from the durable queue, send them, and record what happened.
+
+A copy is marked sent only after the transport accepted it, in the same transaction as the archive record
+of the attempt; a crash in between means the copy is sent again after restart (at least once), but a copy
+recorded as sent is never sent again. Temporary failures retry with exponential backoff and jitter until
+the copy's lifetime runs out; then, or at once on a permanent failure, the sender gets a DSN.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from functools import partial
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import structlog
+
+from archive.records import Record, RecordKind
+from archive.sqlite import SqliteStore, Writer
+from gateway import queue
+from gateway.config import Delivery
+from gateway.dsn import build_dsn
+from gateway.headers import assemble, split_message
+from gateway.models import Purpose
+from gateway.outbound import RecipientOutcome, Signer, Transport
+
+log = structlog.get_logger("gateway.delivery")
+_BATCH = 64
+_IDLE_POLL = 5.0
+
+
+class DeliveryWorkers:
+    def __init__(
+        self,
+        store: SqliteStore,
+        transport: Transport,
+        settings: Delivery,
+        *,
+        reporting_mta: str,
+        signer: Signer | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.transport = transport
+        self.settings = settings
+        self.reporting_mta = reporting_mta
+        self.signer = signer
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._in_flight: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(settings.workers)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+        try:
+            while True:
+                batch = await self.store.read(
+                    partial(queue.due, now=self.clock(), limit=_BATCH + len(self._in_flight))
+                )
+                fresh = [d for d in batch if d.delivery_id not in self._in_flight]
+                for delivery in fresh:
+                    self._in_flight.add(delivery.delivery_id)
+                    task = asyncio.create_task(self._deliver(delivery))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                if not fresh:
+                    await self._sleep_until_due()
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _sleep_until_due(self) -> None:
+        next_due = await self.store.read(queue.next_due_at)
+        delay = _IDLE_POLL if next_due is None else min(_IDLE_POLL, max(0.0, next_due - self.clock()))
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.01))
+
+    async def _deliver(self, delivery: queue.QueuedDelivery) -> None:
+        structlog.contextvars.bind_contextvars(message_id=delivery.message_id)
+        try:
+            async with self._slots:
+                message = await self._render(delivery)
+                outcomes = await self.transport.send(delivery.envelope_from, delivery.recipients, message)
+                await self.store.write(lambda w: self._record(w, delivery, outcomes))
+        except Exception:
+            # Leave the row pending: the next pass retries it. Never lose a queued copy to a bug here.
+            log.exception("delivery attempt failed", delivery_id=delivery.delivery_id)
+        finally:
+            self._in_flight.discard(delivery.delivery_id)
+            self._wake.set()
+
+    async def _render(self, delivery: queue.QueuedDelivery) -> bytes:
+        raw = await self.store.read(lambda c: queue.body(c, delivery.body_digest))
+        _, body = split_message(raw)
+        message = assemble(delivery.headers, body)
+        if self.signer is not None:
+            message = await self.signer.sign(message)
+        return message
+
+    # --- runs in the archive writer thread --------------------------------------------------------------
+
+    def _record(
+        self, writer: Writer, delivery: queue.QueuedDelivery, outcomes: Sequence[RecipientOutcome]
+    ) -> None:
+        now = self.clock()
+        attempts = delivery.attempts + 1
+        writer.append(
+            Record(
+                RecordKind.DELIVERY_ATTEMPT,
+                delivery.message_id,
+                {
+                    "delivery_id": delivery.delivery_id,
+                    "attempt": attempts,
+                    "outcomes": [
+                        {"recipient": o.recipient, "code": o.code, "text": o.text} for o in outcomes
+                    ],
+                },
+            )
+        )
+        expired = now >= delivery.expires_at
+        retry = tuple(o.recipient for o in outcomes if o.temporary) if not expired else ()
+        failed = [o for o in outcomes if o.permanent or (o.temporary and expired)]
+        if failed:
+            self._bounce(writer, delivery, failed)
+        if retry:
+            queue.set_state(
+                writer,
+                delivery.delivery_id,
+                queue.State.PENDING,
+                remaining=retry,
+                not_before=now + self._backoff(attempts),
+                attempts=attempts,
+            )
+            return
+        final = queue.State.FAILED if failed else queue.State.SENT
+        queue.set_state(writer, delivery.delivery_id, final, remaining=(), not_before=now, attempts=attempts)
+        kind = RecordKind.DELIVERY_FAILED if failed else RecordKind.DELIVERY_DONE
+        writer.append(Record(kind, delivery.message_id, {"delivery_id": delivery.delivery_id}))
+
+    def _backoff(self, attempts: int) -> float:
+        base = self.settings.first_retry_seconds * 2 ** (attempts - 1)
+        return float(min(base, self.settings.max_retry_seconds) * random.uniform(0.8, 1.2))
+
+    def _bounce(
+        self, writer: Writer, delivery: queue.QueuedDelivery, failed: Sequence[RecipientOutcome]
+    ) -> None:
+        if delivery.purpose == Purpose.DSN or not delivery.envelope_from:
+            return  # never bounce a bounce
+        original = assemble(delivery.headers, b"")
+        dsn = build_dsn(
+            original=original,
+            envelope_from=delivery.envelope_from,
+            reporting_mta=self.reporting_mta,
+            bounce_from=self.settings.bounce_from,
+            failures=failed,
+            arrival_date=datetime.fromtimestamp(delivery.not_before, UTC),
+        )
+        if dsn is None:
+            return
+        queue.enqueue_generated(
+            writer,
+            message_id=delivery.message_id,
+            recipients=(delivery.envelope_from,),
+            raw=dsn,
+            purpose=str(Purpose.DSN),
+            now=self.clock(),
+            lifetime_seconds=self.settings.lifetime_hours * 3600,
+        )
+        writer.append(
+            Record(
+                RecordKind.DSN,
+                delivery.message_id,
+                {"delivery_id": delivery.delivery_id, "failed": [o.recipient for o in failed]},
+            )
+        )

@@ -1,0 +1,178 @@
+"""The district directory: who is who, answered with dictionary lookups.
+
+``Directory`` is built once, by the OneRoster import (adapters/roster_import.py) or from the snapshot the
+relay loads at start (gateway/roster_snapshot.py), and indexes everything it is asked per message: people by
+sourcedId, e-mail and phone, students by name, supervisors of staff.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+
+import phonenumbers
+
+from policies.parties import Person, Role
+
+ROLE_OF = {
+    "administrator": Role.STAFF,
+    "teacher": Role.STAFF,
+    "aide": Role.STAFF,
+    "proctor": Role.STAFF,
+    "student": Role.STUDENT,
+    "parent": Role.GUARDIAN,
+    "guardian": Role.GUARDIAN,
+    "relative": Role.GUARDIAN,
+}
+# The order counts() lists OneRoster roles in: staff first, then students, then families.
+ROLE_ORDER = ("administrator", "teacher", "aide", "proctor", "student", "parent", "guardian", "relative")
+# Numbers written without a country code are North American: the districts Chaperone serves are.
+DEFAULT_REGION = "US"
+
+
+def e164(number: str) -> str | None:
+    """The number in E.164 (+12025550112), or None when it is not a valid phone number."""
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    formatted: str = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return formatted
+
+
+# Letters that Unicode does not decompose into a base letter and an accent.
+_UNACCENTED = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+)
+
+
+@lru_cache(maxsize=8192)
+def name_key(name: str) -> str:
+    """A name as the directory compares it: no case, no accents, letters and digits only, so that
+    "Zoë", "ZOE" and "zoe" meet, as do "O'Connor" and "OConnor", and "Van der Berg" and "vanderberg"."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold().translate(_UNACCENTED))
+    return "".join(ch for ch in decomposed if ch.isalnum())
+
+
+class Directory:
+    """The district's people, indexed for the relay. Implements policies.parties.Roster."""
+
+    def __init__(
+        self,
+        people: Iterable[Person],
+        *,
+        schools: Mapping[str, str] | None = None,
+        classes: Mapping[str, str] | None = None,
+    ) -> None:
+        self._people: dict[str, Person] = {}
+        self._by_email: dict[str, Person] = {}
+        phones: dict[str, list[Person]] = {}
+        names: dict[str, list[Person]] = {}
+        for person in people:
+            self._people[person.person_id] = person
+            if person.email:
+                self._index_email(person)
+            for number in dict.fromkeys(n for n in (person.sms, person.phone) if n):
+                phones.setdefault(number, []).append(person)
+            if person.role is Role.STUDENT:
+                keys = {
+                    name_key(person.given_name),
+                    name_key(person.family_name),
+                    name_key(person.display_name),
+                }
+                for key in keys - {""}:
+                    names.setdefault(key, []).append(person)
+        self._by_phone = {number: tuple(found) for number, found in phones.items()}
+        self._students_named = {key: tuple(found) for key, found in names.items()}
+        self._students = tuple(p for p in self._people.values() if p.role is Role.STUDENT)
+        self._staff = tuple(p for p in self._people.values() if p.role is Role.STAFF)
+        self._schools = dict(schools or {})
+        self._classes = dict(classes or {})
+        counted: dict[str, int] = {}
+        for person in self._people.values():
+            counted[person.roster_role] = counted.get(person.roster_role, 0) + 1
+        ranked = sorted(
+            counted, key=lambda role: (ROLE_ORDER.index(role) if role in ROLE_ORDER else 99, role)
+        )
+        self._counts = {role: counted[role] for role in ranked}
+
+    def _index_email(self, person: Person) -> None:
+        """One address, one answer. A staff row wins an address it shares with a family row (a teacher
+        who gives the school address as a parent contact must still be able to send); otherwise the
+        first row keeps it."""
+        assert person.email is not None
+        holder = self._by_email.get(person.email)
+        if holder is None or (person.role is Role.STAFF and holder.role is not Role.STAFF):
+            self._by_email[person.email] = person
+
+    # The Roster protocol.
+
+    def person(self, person_id: str) -> Person | None:
+        return self._people.get(person_id)
+
+    def by_email(self, address: str) -> Person | None:
+        return self._by_email.get(address.strip().strip("<>").lower())
+
+    def by_phone(self, number: str) -> tuple[Person, ...]:
+        """Everyone with this number as sms or phone, in any common writing of it; one human may have
+        two rows (a teacher who is also a parent)."""
+        found = self._by_phone.get(number)
+        if found is not None:
+            return found
+        normal = e164(number)
+        return self._by_phone.get(normal, ()) if normal else ()
+
+    def students(self) -> tuple[Person, ...]:
+        return self._students
+
+    def guardians_of(self, student: Person) -> tuple[Person, ...]:
+        known = self._people.get(student.person_id, student)
+        return tuple(p for p in map(self._people.get, known.guardian_ids) if p is not None)
+
+    def supervisors_of(self, staff: Person) -> tuple[Person, ...]:
+        known = self._people.get(staff.person_id, staff)
+        found = (self._people.get(i) for i in known.supervisor_ids if i != known.person_id)
+        return tuple(p for p in found if p is not None)
+
+    def students_named(self, name: str) -> tuple[Person, ...]:
+        """Students whose given, family or full name is ``name``, ignoring case, accents and punctuation."""
+        return self._students_named.get(name_key(name), ())
+
+    # Beyond the protocol.
+
+    def staff(self) -> tuple[Person, ...]:
+        return self._staff
+
+    def people(self) -> tuple[Person, ...]:
+        return tuple(self._people.values())
+
+    def school_name(self, org_id: str) -> str | None:
+        return self._schools.get(org_id)
+
+    def class_title(self, class_id: str) -> str | None:
+        return self._classes.get(class_id)
+
+    def school_names(self) -> dict[str, str]:
+        return dict(self._schools)
+
+    def class_titles(self) -> dict[str, str]:
+        return dict(self._classes)
+
+    def counts(self) -> dict[str, int]:
+        """How many people the roster holds per OneRoster role (teacher, parent, …)."""
+        return dict(self._counts)
+
+    def __len__(self) -> int:
+        return len(self._people)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Directory):
+            return NotImplemented
+        return (
+            list(self._people.values()) == list(other._people.values())
+            and self._schools == other._schools
+            and self._classes == other._classes
+        )

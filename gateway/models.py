@@ -1,0 +1,103 @@
+"""The models that cross the gateway's boundaries: what an adapter hands in, and what it gets back."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from policies.parties import Person
+
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def new_id(prefix: str) -> str:
+    """A time-ordered, unguessable id (ULID layout): 48 bits of milliseconds, 80 random bits."""
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    chars = []
+    for _ in range(26):
+        value, digit = divmod(value, 32)
+        chars.append(_CROCKFORD[digit])
+    return prefix + "".join(reversed(chars))
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class Purpose(StrEnum):
+    """Why a copy exists; the archive and the portal show it."""
+
+    DIRECT = "direct"  # staff or guardians addressed directly, no family grouping
+    FAMILY = "family"  # a student and their guardians (and the visible supervisors)
+    SUPERVISORS = "supervisors"
+    REPLY = "reply"  # a student's or guardian's reply, to the staff member
+    DSN = "dsn"
+    NOTICE = "notice"  # the relay telling a sender their message waits (quiet hours, review)
+    ALERT = "alert"  # supervisors and the compliance contact alerted to a held message
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    address: str
+    person: Person
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A message from an authenticated staff member, as the SMTP adapter received it."""
+
+    message_id: str
+    sender: Person
+    envelope_from: str
+    recipients: tuple[Recipient, ...]
+    raw: bytes
+    received_at: datetime
+    peer: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """One transaction's worth of a message: who receives it and what its headers show."""
+
+    purpose: Purpose
+    envelope: tuple[str, ...]
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    reply_to: str | None = None  # a conversation address, on copies students and guardians read
+    conversation: Conversation | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    """Who may reply through one conversation address, and who sees the replies."""
+
+    token: str
+    staff: Person
+    students: tuple[Person, ...]
+    guardians: tuple[Person, ...]
+
+    @property
+    def member_ids(self) -> tuple[str, ...]:
+        return tuple(p.person_id for p in (*self.students, *self.guardians))
+
+
+@dataclass(frozen=True, slots=True)
+class Unreachable:
+    person: Person
+    student: Person
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The gateway's answer to an adapter once the message is durably committed (or refused)."""
+
+    message_id: str
+    action: str  # deliver | flag | defer | hold | block
+    reason: str = ""
+    release_at: datetime | None = None
+    details: tuple[str, ...] = field(default=())

@@ -1,0 +1,76 @@
+"""Messages the relay writes itself: telling a sender that their message waits, and alerting supervisors.
+
+Each is composed here as plain text and queued in the same commit as the message it is about, so it is
+sent exactly when that commit happened, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from zoneinfo import ZoneInfo
+
+from policies.decision import Action, Decision
+
+
+def compose(*, sender: str, to: Sequence[str], subject: str, text: str, about: str, domain: str) -> bytes:
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(datetime.now().astimezone())
+    message["Message-ID"] = make_msgid(domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Chaperone-About"] = about
+    message.set_content(text)
+    return message.as_bytes()
+
+
+def sender_notice(
+    decision: Decision, *, subject: str, recipients: Sequence[str], zone: ZoneInfo
+) -> tuple[str, str]:
+    """(subject, text) telling a staff member what happens to their message, or why it waits."""
+    to = ", ".join(recipients)
+    if decision.action is Action.DEFER and decision.release_at is not None:
+        when = decision.release_at.astimezone(zone).strftime("%A %d %B at %H:%M")
+        return (
+            f"Scheduled: {subject}",
+            f'Your message "{subject}" to {to} was accepted and will be delivered on {when} '
+            f"({zone.key} time).\n\nWhy: {decision.explain()}\n\n"
+            "If it cannot wait, send it again with the header X-Chaperone-Urgent: <reason>; urgent messages "
+            "go out at once and are listed for your supervisor's review.\n",
+        )
+    return (
+        f"Held for review: {subject}",
+        f'Your message "{subject}" to {to} was accepted and is held until a supervisor reviews it. '
+        "Nothing has been delivered yet; you will hear back when it is approved or rejected.\n\n"
+        f"Why: {decision.explain()}\n",
+    )
+
+
+def supervisor_alert(
+    decision: Decision, *, message_id: str, sender: str, recipients: Sequence[str], review_url: str
+) -> tuple[str, str]:
+    """(subject, text) alerting supervisors at once to threat, sexual or secrecy findings."""
+    categories = sorted({f.category for f in decision.findings if f.escalate})
+    lines = [
+        f"A message from {sender} to {', '.join(recipients)} was held by Chaperone because of: "
+        f"{', '.join(categories)}.",
+        "",
+        "Findings:",
+    ]
+    for finding in decision.findings:
+        quote = f' "{finding.evidence}"' if finding.evidence else ""
+        lines.append(f"  - {finding.category}:{quote} ({finding.reason}; policy: {finding.citation})")
+    lines += [
+        "",
+        f"Review it: {review_url.rstrip('/')}/{message_id}",
+        f"or on the relay: chaperone review show {message_id}",
+        "",
+        "Nothing was delivered. A person must decide what happens next, including whether this must be",
+        "reported to law enforcement or child protective services.",
+    ]
+    return f"[Chaperone alert] {', '.join(categories)}: message held for review", "\n".join(lines) + "\n"

@@ -1,0 +1,44 @@
+"""What delivery needs from the outside world, as Protocols the adapters implement.
+
+The gateway owns these contracts so that dependencies point inward: adapters/transport.py (SMTP,
+Maildir) and adapters/dkim_sign.py implement them; gateway/delivery.py only calls them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientOutcome:
+    recipient: str
+    code: int  # the SMTP reply code; 0 when no server answered (connection failure)
+    text: str
+
+    @property
+    def delivered(self) -> bool:
+        return 200 <= self.code < 300
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+    @property
+    def temporary(self) -> bool:
+        return not self.delivered and not self.permanent
+
+
+class Transport(Protocol):
+    """Sends one message to all its recipients in one transaction; reports what the far side said."""
+
+    async def send(
+        self, envelope_from: str, recipients: Sequence[str], message: bytes
+    ) -> list[RecipientOutcome]: ...
+
+    async def close(self) -> None: ...
+
+
+class Signer(Protocol):
+    async def sign(self, message: bytes) -> bytes: ...

@@ -1,0 +1,311 @@
+"""The life of a message, start to finish, on one screen.
+
+An adapter hands in a ``Submission`` (or a reply); the pipeline parses, decides, plans the copies and makes
+ONE durable commit of everything — message, decision, conversations, planned deliveries — before it
+answers. Nothing here waits on delivery: the delivery workers take it from the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from email.utils import getaddresses
+
+import structlog
+
+from archive.records import Record, RecordKind, body_digest
+from archive.sqlite import SqliteStore, Writer
+from gateway import conversations, notices, queue, review
+from gateway.config import Settings
+from gateway.conversations import StoredConversation
+from gateway.decide import Decider
+from gateway.directory import Directory
+from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
+from gateway.headers import copy_headers, split_message
+from gateway.models import Copy, Purpose, Receipt, Submission, new_id
+from policies.decision import Action, Decision
+from policies.parties import Person, Role
+
+# Larger messages are read (MIME-parsed) in a thread so one 25 MB upload cannot stall every session.
+_READ_INLINE_BYTES = 256 * 1024
+
+log = structlog.get_logger("gateway.pipeline")
+
+
+class AuthorMismatch(Exception):
+    """The From: header names someone other than the authenticated staff member."""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    submission: Submission
+    decision: Decision
+    fanout: FanoutPlan
+    conversation_token: str | None = None  # set on replies: the conversation they continue
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        directory: Directory,
+        store: SqliteStore,
+        decider: Decider,
+        wake_delivery: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.directory = directory
+        self.store = store
+        self.decider = decider
+        self.wake_delivery = wake_delivery
+        self.zone = settings.district.zone
+
+    async def submit(self, submission: Submission) -> Receipt:
+        """A staff member's message: copies for each family, the supervisors and any staff addressed."""
+        return await self._accept(
+            submission,
+            lambda: plan_fanout(
+                submission.sender,
+                submission.recipients,
+                self.directory,
+                self.settings.fanout,
+                self.settings.district.relay_domain,
+                submission.received_at.astimezone(self.zone).date(),
+            ),
+        )
+
+    async def reply(self, conversation: StoredConversation, submission: Submission) -> Receipt:
+        """A reply to a conversation address: to the staff member, seen by the family and supervisors."""
+        staff = submission.recipients[0].person
+        return await self._accept(
+            submission,
+            lambda: plan_reply(
+                submission.sender, staff, conversation.member_ids, self.directory, self.settings.fanout
+            ),
+            conversation_token=conversation.token,
+        )
+
+    async def _accept(
+        self, submission: Submission, plan: Callable[[], FanoutPlan], conversation_token: str | None = None
+    ) -> Receipt:
+        structlog.contextvars.bind_contextvars(message_id=submission.message_id)
+        try:
+            self.check_author(submission)
+            if len(submission.raw) > _READ_INLINE_BYTES:
+                decision = await asyncio.to_thread(self.decider.decide, submission)
+            else:
+                decision = self.decider.decide(submission)
+            if decision.action is Action.BLOCK:
+                await self.store.write(lambda w: self._record_refusal(w, submission, decision))
+                log.info("message blocked", rules=[f.rule for f in decision.findings])
+                return _receipt(submission.message_id, decision)
+            accepted = Accepted(submission, decision, plan(), conversation_token)
+            await self.store.write(lambda w: self._commit(w, accepted))
+            log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
+        finally:
+            structlog.contextvars.unbind_contextvars("message_id")
+        self.wake_delivery()
+        return _receipt(submission.message_id, decision)
+
+    def check_author(self, submission: Submission) -> None:
+        """A staff member may send only as themself: any other From: is a personal channel or a forgery."""
+        headers = BytesHeaderParser(policy=default_policy).parsebytes(submission.raw, headersonly=True)
+        authors = [addr.lower() for _, addr in getaddresses(headers.get_all("From", []))]
+        if authors != [submission.envelope_from.lower()]:
+            raise AuthorMismatch(
+                f"From: must be your own district address {submission.envelope_from}"
+                + (f", not {', '.join(authors)}" if authors else "")
+            )
+
+    # --- the one durable commit (runs in the archive's writer thread) ------------------------------
+
+    def _commit(self, writer: Writer, accepted: Accepted) -> None:
+        submission, decision = accepted.submission, accepted.decision
+        self._record_message(writer, submission, accepted.conversation_token)
+        writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
+        for unreachable in accepted.fanout.unreachable:
+            writer.append(
+                Record(
+                    RecordKind.UNREACHABLE,
+                    submission.message_id,
+                    {
+                        "person_id": unreachable.person.person_id,
+                        "student_id": unreachable.student.person_id,
+                        "reason": unreachable.reason,
+                    },
+                )
+            )
+        for conversation in accepted.fanout.conversations:
+            conversations.open(writer, submission.message_id, conversation)
+        header_block, _ = split_message(submission.raw)
+        now = time.time()
+        for copy in accepted.fanout.copies:
+            queue.enqueue(writer, self._delivery(submission, decision, copy, header_block, now))
+        if decision.action in (Action.HOLD, Action.FLAG):
+            review.open_review(
+                writer,
+                submission.message_id,
+                decision,
+                sender=submission.envelope_from,
+                subject=_subject(submission),
+            )
+        if decision.action in (Action.HOLD, Action.DEFER) and submission.sender.role is Role.STAFF:
+            self._notify_sender(writer, submission, decision, now)
+        if decision.escalate:
+            self._alert(writer, submission, decision, now)
+
+    def _notify_sender(self, writer: Writer, submission: Submission, decision: Decision, now: float) -> None:
+        subject, text = notices.sender_notice(
+            decision,
+            subject=_subject(submission) or "(no subject)",
+            recipients=[r.address for r in submission.recipients],
+            zone=self.zone,
+        )
+        self._queue_relay_mail(
+            writer, submission, (submission.envelope_from,), subject, text, Purpose.NOTICE, now
+        )
+
+    def _alert(self, writer: Writer, submission: Submission, decision: Decision, now: float) -> None:
+        """Threats, sexual content and grooming signals: supervisors and the compliance contact, at once."""
+        staff = submission.sender if submission.sender.role is Role.STAFF else None
+        if staff is None:  # a reply from a student or guardian: alert the staff member's supervisors
+            staff = next((r.person for r in submission.recipients if r.person.role is Role.STAFF), None)
+        people = [] if staff is None else list(self.directory.supervisors_of(staff))
+        addresses = [p.email for p in people if p.email]
+        contact = self.settings.district.compliance_contact
+        if contact and contact.lower() not in addresses:
+            addresses.append(contact.lower())
+        if not addresses:
+            log.warning("no one to alert", rules=[f.rule for f in decision.findings if f.escalate])
+            return
+        subject, text = notices.supervisor_alert(
+            decision,
+            message_id=submission.message_id,
+            sender=submission.envelope_from,
+            recipients=[r.address for r in submission.recipients],
+            review_url=self.settings.policy.review_url,
+        )
+        self._queue_relay_mail(writer, submission, tuple(addresses), subject, text, Purpose.ALERT, now)
+        writer.append(Record(RecordKind.ALERT, submission.message_id, {"to": addresses}))
+
+    def _queue_relay_mail(
+        self,
+        writer: Writer,
+        submission: Submission,
+        to: tuple[str, ...],
+        subject: str,
+        text: str,
+        purpose: Purpose,
+        now: float,
+    ) -> None:
+        raw = notices.compose(
+            sender=self.settings.delivery.bounce_from,
+            to=to,
+            subject=subject,
+            text=text,
+            about=submission.message_id,
+            domain=self.settings.district.relay_domain,
+        )
+        queue.enqueue_generated(
+            writer,
+            message_id=submission.message_id,
+            recipients=to,
+            raw=raw,
+            purpose=str(purpose),
+            now=now,
+            lifetime_seconds=self.settings.delivery.lifetime_hours * 3600,
+        )
+        if purpose is Purpose.NOTICE:
+            writer.append(
+                Record(RecordKind.NOTICE, submission.message_id, {"to": list(to), "subject": subject})
+            )
+
+    def _delivery(
+        self, submission: Submission, decision: Decision, copy: Copy, header_block: bytes, now: float
+    ) -> queue.QueuedDelivery:
+        release = decision.release_at.timestamp() if decision.release_at is not None else now
+        state = queue.State.HELD if decision.action is Action.HOLD else queue.State.PENDING
+        headers = copy_headers(
+            header_block,
+            to=copy.to,
+            cc=copy.cc,
+            reply_to=copy.reply_to,
+            extra=[("X-Chaperone-Id", submission.message_id)],
+        )
+        return queue.QueuedDelivery(
+            delivery_id=new_id("d-"),
+            message_id=submission.message_id,
+            envelope_from=submission.envelope_from,
+            recipients=copy.envelope,
+            headers=headers,
+            body_digest=body_digest(submission.raw),
+            not_before=max(now, release),
+            expires_at=max(now, release) + self.settings.delivery.lifetime_hours * 3600,
+            attempts=0,
+            purpose=str(copy.purpose),
+            state=state,
+        )
+
+    def _record_message(
+        self, writer: Writer, submission: Submission, conversation_token: str | None = None
+    ) -> None:
+        digest = writer.put_body(submission.raw)
+        headers = BytesHeaderParser(policy=default_policy).parsebytes(submission.raw, headersonly=True)
+        writer.append(
+            Record(
+                RecordKind.MESSAGE,
+                submission.message_id,
+                {
+                    "channel": "email",
+                    "body_digest": digest,
+                    "size": len(submission.raw),
+                    "received_at": submission.received_at.isoformat(),
+                    "peer": submission.peer,
+                    "envelope_from": submission.envelope_from,
+                    "sender": _party(submission.sender, submission.envelope_from),
+                    "recipients": [_party(r.person, r.address) for r in submission.recipients],
+                    "subject": _header_text(headers, "Subject"),
+                    "header_message_id": _header_text(headers, "Message-ID"),
+                    "date": _header_text(headers, "Date"),
+                    "conversation": conversation_token,
+                },
+            )
+        )
+
+    def _record_refusal(self, writer: Writer, submission: Submission, decision: Decision) -> None:
+        self._record_message(writer, submission)
+        writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
+        writer.append(
+            Record(RecordKind.REFUSAL, submission.message_id, {"stage": "DATA", "reply": "550 5.7.1"})
+        )
+
+
+def _subject(submission: Submission) -> str | None:
+    headers = BytesHeaderParser(policy=default_policy).parsebytes(submission.raw, headersonly=True)
+    return _header_text(headers, "Subject")
+
+
+def _receipt(message_id: str, decision: Decision) -> Receipt:
+    return Receipt(
+        message_id=message_id,
+        action=str(decision.action),
+        reason=decision.explain(),
+        release_at=decision.release_at,
+    )
+
+
+def _party(person: Person, address: str) -> dict[str, str]:
+    return {"address": address, "person_id": person.person_id, "role": str(person.role)}
+
+
+def _header_text(headers: object, name: str) -> str | None:
+    try:
+        value = headers.get(name)  # type: ignore[attr-defined]
+    except Exception:  # a malformed header is evidence too: keep what we can, never fail the commit
+        return None
+    return None if value is None else str(value)

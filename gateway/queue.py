@@ -1,0 +1,179 @@
+"""The durable outbound queue: rows in the archive database, written in the same transaction as the
+records that explain them. A row changes state only together with an appended archive record."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+from datetime import UTC, datetime
+
+from archive.records import Record, RecordKind, body_digest
+from archive.sqlite import Writer
+from gateway.headers import split_message
+from gateway.models import new_id
+
+
+class State:
+    PENDING = "pending"
+    HELD = "held"
+    SENT = "sent"
+    FAILED = "failed"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedDelivery:
+    delivery_id: str
+    message_id: str
+    envelope_from: str
+    recipients: tuple[str, ...]
+    headers: bytes
+    body_digest: str
+    not_before: float
+    expires_at: float
+    attempts: int
+    purpose: str
+    state: str = State.PENDING
+
+
+def enqueue(writer: Writer, delivery: QueuedDelivery) -> None:
+    writer.execute(
+        "INSERT INTO deliveries(delivery_id, message_id, envelope_from, recipients, headers, body_digest,"
+        " state, not_before, expires_at, attempts, purpose) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            delivery.delivery_id,
+            delivery.message_id,
+            delivery.envelope_from,
+            json.dumps(list(delivery.recipients)),
+            delivery.headers,
+            delivery.body_digest,
+            delivery.state,
+            delivery.not_before,
+            delivery.expires_at,
+            delivery.attempts,
+            delivery.purpose,
+        ),
+    )
+    writer.append(
+        Record(
+            RecordKind.DELIVERY_PLANNED,
+            delivery.message_id,
+            {
+                "delivery_id": delivery.delivery_id,
+                "purpose": delivery.purpose,
+                "envelope_from": delivery.envelope_from,
+                "recipients": list(delivery.recipients),
+                "state": delivery.state,
+                "not_before": _iso(delivery.not_before),
+                "headers_digest": body_digest(delivery.headers),
+            },
+        )
+    )
+
+
+def enqueue_generated(
+    writer: Writer,
+    *,
+    message_id: str,
+    recipients: tuple[str, ...],
+    raw: bytes,
+    purpose: str,
+    now: float,
+    lifetime_seconds: float,
+) -> None:
+    """Queue a message the relay wrote itself (a DSN, a notice, an alert). Its envelope sender is empty,
+    so a failure to deliver it never bounces back into the relay."""
+    header_block, _ = split_message(raw)
+    enqueue(
+        writer,
+        QueuedDelivery(
+            delivery_id=new_id("d-"),
+            message_id=message_id,
+            envelope_from="",
+            recipients=recipients,
+            headers=header_block,
+            body_digest=writer.put_body(raw),
+            not_before=now,
+            expires_at=now + lifetime_seconds,
+            attempts=0,
+            purpose=purpose,
+        ),
+    )
+
+
+def release_held(
+    writer: Writer, message_id: str, *, send: bool, not_before: float, lifetime_seconds: float
+) -> int:
+    """A supervisor's verdict on a held message's copies: send them from ``not_before``, or never."""
+    if send:
+        cursor = writer.execute(
+            "UPDATE deliveries SET state = 'pending', not_before = MAX(not_before, ?), expires_at = ?"
+            " WHERE message_id = ? AND state = 'held'",
+            (not_before, not_before + lifetime_seconds, message_id),
+        )
+    else:
+        cursor = writer.execute(
+            "UPDATE deliveries SET state = 'rejected' WHERE message_id = ? AND state = 'held'", (message_id,)
+        )
+    return cursor.rowcount
+
+
+def due(connection: sqlite3.Connection, now: float, limit: int) -> list[QueuedDelivery]:
+    rows = connection.execute(
+        "SELECT delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before,"
+        " expires_at, attempts, purpose, state FROM deliveries"
+        " WHERE state = 'pending' AND not_before <= ? ORDER BY not_before LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    return [_from_row(row) for row in rows]
+
+
+def next_due_at(connection: sqlite3.Connection) -> float | None:
+    row = connection.execute("SELECT MIN(not_before) FROM deliveries WHERE state = 'pending'").fetchone()
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def body(connection: sqlite3.Connection, digest: str) -> bytes:
+    row = connection.execute("SELECT content FROM bodies WHERE digest = ?", (digest,)).fetchone()
+    if row is None:
+        raise LookupError(f"archived body {digest} is missing")
+    return bytes(row[0])
+
+
+def set_state(
+    writer: Writer,
+    delivery_id: str,
+    state: str,
+    *,
+    remaining: tuple[str, ...],
+    not_before: float,
+    attempts: int,
+) -> None:
+    writer.execute(
+        "UPDATE deliveries SET state = ?, recipients = ?, not_before = ?, attempts = ? WHERE delivery_id = ?",
+        (state, json.dumps(list(remaining)), not_before, attempts, delivery_id),
+    )
+
+
+def _from_row(row: tuple[Any, ...]) -> QueuedDelivery:
+    (delivery_id, message_id, envelope_from, recipients, headers, digest, not_before, expires, attempts,
+     purpose, state) = row  # fmt: skip
+    return QueuedDelivery(
+        delivery_id=str(delivery_id),
+        message_id=str(message_id),
+        envelope_from=str(envelope_from),
+        recipients=tuple(json.loads(str(recipients))),
+        headers=bytes(headers),
+        body_digest=str(digest),
+        not_before=float(not_before),
+        expires_at=float(expires),
+        attempts=int(attempts),
+        purpose=str(purpose),
+        state=str(state),
+    )
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")

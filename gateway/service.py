@@ -1,0 +1,151 @@
+"""The relay as one running thing: every resource is started and closed here, in order.
+
+Nothing is global: ``Relay`` owns the archive store, the directory, the delivery workers and the
+listeners, and ``async with Relay(settings)`` closes them all in reverse order whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import structlog
+
+from adapters.dkim_sign import signer_from_settings
+from adapters.smtp_inbound import InboundHandler
+from adapters.smtp_server import Listener, listen
+from adapters.smtp_submission import SubmissionHandler
+from adapters.transport import transport_from_settings
+from archive.sqlite import SqliteStore
+from gateway.config import ConfigError, Settings
+from gateway.credentials import StaffCredentials
+from gateway.decide import PolicyDecider
+from gateway.delivery import DeliveryWorkers
+from gateway.directory import Directory
+from gateway.pipeline import Pipeline
+from gateway.roster_snapshot import load_directory, roster_snapshot_path
+
+log = structlog.get_logger("gateway.service")
+
+
+@dataclass
+class Relay:
+    settings: Settings
+    directory: Directory
+    store: SqliteStore
+    pipeline: Pipeline
+    workers: DeliveryWorkers
+    listeners: dict[str, Listener]
+
+    def port(self, name: str) -> int:
+        """The bound port of a listener ("submission", "submission_tls", "inbound"); tests bind port 0."""
+        return self.listeners[name].port
+
+
+@contextlib.asynccontextmanager
+async def running_relay(settings: Settings, directory: Directory | None = None) -> AsyncIterator[Relay]:
+    tls = _tls_context(settings)
+    if directory is None:
+        directory = load_directory(roster_snapshot_path(settings))
+    async with contextlib.AsyncExitStack() as stack:
+        store = SqliteStore(settings.archive.sqlite_path)
+        await store.start()
+        stack.push_async_callback(store.close)
+
+        transport = transport_from_settings(settings)
+        stack.push_async_callback(transport.close)
+        workers = DeliveryWorkers(
+            store,
+            transport,
+            settings.delivery,
+            reporting_mta=settings.smtp.hostname,
+            signer=signer_from_settings(settings),
+        )
+        pipeline = Pipeline(
+            settings=settings,
+            directory=directory,
+            store=store,
+            decider=PolicyDecider(settings, directory),
+            wake_delivery=workers.wake,
+        )
+        worker_task = asyncio.create_task(workers.run(), name="delivery-workers")
+        stack.push_async_callback(_cancel, worker_task)
+
+        credentials = StaffCredentials(settings.data_dir)
+        submission = SubmissionHandler(
+            settings=settings,
+            directory=directory,
+            store=store,
+            pipeline=pipeline,
+            verify_password=credentials.verify_async,
+        )
+        inbound = InboundHandler(settings=settings, directory=directory, store=store, pipeline=pipeline)
+        listeners: dict[str, Listener] = {}
+        smtp = settings.smtp
+        common = {
+            "hostname": smtp.hostname,
+            "data_size_limit": smtp.max_message_size,
+            "idle_timeout": smtp.data_timeout,
+        }
+        if smtp.submission:
+            listeners["submission"] = await listen(
+                submission,
+                smtp.submission,
+                starttls=tls,
+                auth_required=True,
+                auth_require_tls=smtp.require_tls,
+                trust_loopback_as=smtp.trust_loopback_as,
+                **common,  # type: ignore[arg-type]
+            )
+        if smtp.submission_tls and tls is not None:
+            listeners["submission_tls"] = await listen(
+                submission,
+                smtp.submission_tls,
+                implicit_tls=tls,
+                auth_required=True,
+                # The whole connection is TLS; aiosmtpd only recognises TLS it negotiated (STARTTLS).
+                auth_require_tls=False,
+                **common,  # type: ignore[arg-type]
+            )
+        if smtp.inbound:
+            listeners["inbound"] = await listen(
+                inbound,
+                smtp.inbound,
+                auth_required=False,
+                auth_require_tls=True,
+                starttls=tls,
+                **common,  # type: ignore[arg-type]
+            )
+        for listener in listeners.values():
+            stack.push_async_callback(listener.close)
+        relay = Relay(settings, directory, store, pipeline, workers, listeners)
+        log.info("relay started", listeners={name: relay.port(name) for name in listeners})
+        if not smtp.require_tls:
+            log.warning("AUTH is offered without TLS (smtp.require_tls = false): development only")
+        yield relay
+
+
+def _tls_context(settings: Settings) -> ssl.SSLContext | None:
+    smtp = settings.smtp
+    if smtp.tls_cert is None or smtp.tls_key is None:
+        if smtp.require_tls:
+            raise ConfigError(
+                "[smtp] require_tls = true needs tls_cert and tls_key "
+                "(set require_tls = false only for development)"
+            )
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(smtp.tls_cert, smtp.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"[smtp] tls_cert/tls_key: cannot load: {exc}") from None
+    return context
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

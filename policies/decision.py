@@ -1,0 +1,112 @@
+"""What the policy engine answers: findings (rule hits, as data) and the decision they add up to.
+
+Learned from GNU Mailman's rule hits: every finding says which rule fired, on which words, and which
+clause of district policy it enforces, so a decision can be printed, archived, tested and replayed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Action(StrEnum):
+    """Least to most severe. A decision is the most severe action among its findings."""
+
+    DELIVER = "deliver"
+    FLAG = "flag"  # deliver, and list for supervisor review
+    DEFER = "defer"  # deliver at a later time (quiet hours)
+    HOLD = "hold"  # quarantine until a supervisor approves or rejects
+    BLOCK = "block"  # refuse; the sender is told why
+
+    @property
+    def rank(self) -> int:
+        return _ACTION_ORDER.index(self)
+
+
+_ACTION_ORDER = list(Action)
+
+
+class Severity(StrEnum):
+    LOW = "low"  # mild: a "damn" between adults
+    MEDIUM = "medium"
+    HIGH = "high"  # threats, sexual content, grooming signals
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One rule hit. ``start``/``end`` are offsets into ``Message.text`` (what the sender wrote)."""
+
+    rule: str
+    category: str
+    severity: Severity
+    action: Action
+    reason: str  # one sentence for the sender and the reviewer
+    citation: str  # "<seed file>: <the sentence it enforces>"
+    start: int | None = None
+    end: int | None = None
+    evidence: str = ""
+    release_at: datetime | None = None  # defer: when the message may go out
+    escalate: bool = False  # alert supervisors and the compliance contact at once
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "category": self.category,
+            "severity": str(self.severity),
+            "action": str(self.action),
+            "reason": self.reason,
+            "citation": self.citation,
+            "start": self.start,
+            "end": self.end,
+            "evidence": self.evidence,
+            "release_at": None if self.release_at is None else self.release_at.isoformat(),
+            "escalate": self.escalate,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    findings: tuple[Finding, ...] = field(default=())
+
+    @classmethod
+    def of(cls, findings: tuple[Finding, ...] | list[Finding]) -> Decision:
+        findings = tuple(findings)
+        action = max((f.action for f in findings), key=lambda a: a.rank, default=Action.DELIVER)
+        return cls(action, findings)
+
+    @property
+    def release_at(self) -> datetime | None:
+        """For a deferred message: the latest release time any deferring finding asks for."""
+        if self.action is not Action.DEFER:
+            return None
+        times = [f.release_at for f in self.findings if f.action is Action.DEFER and f.release_at]
+        return max(times) if times else None
+
+    @property
+    def escalate(self) -> bool:
+        return any(f.escalate for f in self.findings)
+
+    @property
+    def categories(self) -> set[str]:
+        return {f.category for f in self.findings}
+
+    def explain(self) -> str:
+        """The reasons behind the action, for the sender (SMTP reply, DSN) and the reviewer."""
+        deciding = [f for f in self.findings if f.action is self.action] or list(self.findings)
+        seen: list[str] = []
+        for finding in deciding:
+            text = f"{finding.reason} (policy: {finding.citation})"
+            if text not in seen:
+                seen.append(text)
+        return "; ".join(seen)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "action": str(self.action),
+            "release_at": None if self.release_at is None else self.release_at.isoformat(),
+            "findings": [f.to_json() for f in self.findings],
+        }

@@ -1,0 +1,306 @@
+"""Secrecy: boundary-crossing and grooming signals, in English and Spanish.
+
+- hiding contact from parents or the school: "don't mention it to your dad", "your parents don't need to
+  know", "so admins and parents can't see it", "que tu mamá no se entere";
+- deleting messages: "delete this email after you read it", "borre este mensaje";
+- "just between us", "our little secret", "que quede entre tú y yo";
+- gifts, rides and meeting alone: "I got you a little present", "I can drive you home, just the two of
+  us", "come get it when the room is empty", "study session at my house", "solo ella y yo";
+- special-relationship language and excessive personal attention: "you're my favorite student", "I get
+  you better than they do", "can't stop thinking about today", "u up?".
+A class surprise is not a secret kept from parents ("keep your person a secret until the gift exchange",
+"es un secreto, no le comenten nada a ella"), nor is deleting an outdated schedule or offering the team
+bus. Signals about closeness count only where a student is involved (a student recipient, or "her"/"him"
+as the one to be driven or met): "just us" between two adults is not this rule's business.
+Seed 000: communication between employees and individual students must be transparent and accessible to
+supervisors, and parents should have access to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policies.context import Context
+from policies.decision import Severity
+from policies.message import Message
+from policies.patterns import Phrases, compile_pattern, distinct, find, hit, phrase, search
+from policies.rules import Hit
+from policies.text import normalise
+
+_KEPT_FROM = r"(?:(?:%YOUR%|the|his|her) )?(?:%PARENTS%|%OVERSIGHT%)"
+_KEPT_FROM_WORDS = (  # the words of _KEPT_FROM, for the cheap test before the regular expression runs
+    "parent parents mom moms mum mommy mother dad dads daddy father folks family guardian guardians stepmom"
+    " stepdad grandma grandpa grandmother grandfather grandparents aunt uncle mama papa principal admin"
+    " admins"
+    " administration administrators administrator office counselor counselors counsellor counsellors teacher"
+    " teachers coach coaches school district supervisor supervisors police cops"
+)
+
+# Hiding from parents or the school: always a finding.
+_HIDE_FROM_FAMILY = Phrases(
+    phrase(
+        "keeping contact from parents or the school",
+        r"(?:don'?t|do not|dont|never|no need to|you don'?t (?:have|need) to|don'?t have to|shouldn'?t"
+        r"|better not"
+        r"|no reason to) (?:tell|mention|say|show|let on to|bring up|share|talk about"
+        r"|breathe a word)(?: (?:it|this"
+        rf"|that|anything|a word|any of this|about (?:it|this|us|that|me)))?(?: (?:to|with))? {_KEPT_FROM}",
+        "tell mention say show let bring share talk breathe",
+        _KEPT_FROM_WORDS,
+    ),
+    phrase(
+        "keeping contact from parents or the school",
+        rf"{_KEPT_FROM}(?:'s)? (?:don'?t|do not|doesn'?t|does not|never|won'?t) (?:need|have|has"
+        r"|needs) to know"
+        rf"|(?:don'?t|do not|never) let {_KEPT_FROM} (?:know|find out|see|read|hear)"
+        r"|(?:i|we) (?:won'?t|will not|wouldn'?t|will never|never|ain'?t gonna) (?:tell|say anything to"
+        r"|mention it"
+        rf" to) {_KEPT_FROM}",
+        "know find see read hear tell say mention",
+        _KEPT_FROM_WORDS,
+    ),
+    phrase(
+        "keeping contact from parents or the school",
+        rf"(?:keep|keeping|kept|hide|hiding) (?:it|this|that|things|us|me|our [a-z]+) from {_KEPT_FROM}"
+        rf"|(?:with|to) me,? not (?:with |to )?{_KEPT_FROM}"
+        r"|(?:come|talk|go|tell|turn|bring (?:it|that|things)) to me (?:instead of|rather than"
+        rf"|before) {_KEPT_FROM}",
+        "keep keeping kept hide hiding not instead rather before",
+        _KEPT_FROM_WORDS,
+    ),
+    phrase(
+        "hiding contact from oversight",
+        r"(?:so|where|because|since|that way) (?:the )?(?:%PARENTS%|%OVERSIGHT%|nobody|no one|admins?)(?: and"
+        r" (?:the )?(?:%PARENTS%|%OVERSIGHT%|admins?))? (?:can'?t|cannot|won'?t|will not|don'?t|do not|will"
+        r" never|never) (?:see|read|find out|know|check|monitor|track|access)|off the record"
+        rf"|(?:don'?t|do not|no need to) (?:cc|copy|loop in|include) {_KEPT_FROM}",
+        "see read find know check monitor track access record cc copy loop include",
+    ),
+    phrase(
+        "keeping contact from parents or the school",
+        r"(?:no|nunca) (?:le |les |se lo |se la |se los )?(?:digas|diga|digan|cuentes|cuente|cuenten"
+        r"|menciones"
+        r"|mencione|mencionen|comentes|comente|ensenes|muestres)(?: nada| esto| eso)? (?:a (?:tu|su|tus|sus)"
+        r" (?:%PADRES%|maestr[oa]s?|direccion|director|directora|consejer[oa]|companer[oa]s|amig[oa]s)|a la"
+        r" (?:direccion|directora|maestra|consejera|escuela|oficina)|al (?:director|maestro|consejero"
+        r"|entrenador"
+        r"|coach)|a nadie)"
+        r"|(?:que|para que) (?:tu|su|tus|sus) %PADRES% no se (?:entere|enteren|de cuenta|den cuenta)"
+        r"|(?:tus|sus) %PADRES% no (?:tienen|tiene|necesitan|necesita) (?:que|por que) (?:saber|enterarse)"
+        r"|en (?:vez|lugar) de (?:a )?(?:tus|sus|tu|su) %PADRES%",
+        "digas diga digan cuentes cuente cuenten menciones mencione mencionen comentes comente ensenes"
+        " muestres"
+        " entere enteren saber enterarse vez lugar",
+    ),
+)
+# Secrets in general: the same words serve class surprises, so a surprise nearby excuses them.
+_SECRET = Phrases(
+    phrase(
+        "asking to keep a secret",
+        r"(?:don'?t|do not|dont|never) (?:tell|mention|say|show|share|forward|screenshot)(?: (?:it|this|that"
+        r"|these|anything|a word|about (?:it|this|us)|(?:these|this|my|our) (?:messages?|texts?|emails?|chats?)))?"
+        r"(?: (?:to|with))? (?:anyone|anybody|a soul|the others|other (?:kids|students|players)|your friends)"
+        r"|(?:this|these|it|they'?re|it'?s|this is|these are) (?:is |are )?(?:just|only) (?:for you|between us)"
+        r"|sin que (?:la escuela|nadie|tus papas|sus papas|tu mama|su mama|tu papa|su papa|la directora|el"
+        r" director|la maestra|el maestro) se (?:entere|enteren|de cuenta|den cuenta)",
+        "anyone anybody soul others other friends just only entere enteren cuenta",
+    ),
+    phrase(
+        "asking to keep a secret",
+        r"(?:keep|keeping|kept) (?:it|this|that|things|this whole thing|our [a-z]+"
+        r"|the [a-z]+(?: [a-z]+){0,3})"
+        r" (?:quiet|secret|a secret|our (?:little )?secret|on the down ?low|on the dl|between us"
+        r"|between (?:you"
+        r" and me|the two of us)|to yourself|private|hush-hush|under wraps)"
+        r"|(?:just|strictly|stays|stay|this is|it'?s|that'?s|only|keep it) between (?:us|you and me|you and i"
+        r"|the two of us|ourselves)|between (?:you and me|the two of us)"
+        r"|between us(?=\s*[,:;!-])|let'?s not tell (?:them|anyone|anybody|your [a-z]+)"
+        r"|our (?:little |special )?secret(?! (?:weapon|recipe|ingredient|plan|play|handshake|code|santa|word"
+        r"|sauce|formula|identity|mission))|(?:it|this|everything|what we talk about) (?:stays|stay"
+        r"|will stay)"
+        r" (?:with me|between us|in this room)",
+        "quiet secret between down dl yourself private hush wraps stays stay tell",
+    ),
+    phrase(
+        "asking to keep a secret",
+        r"(?:que )?quede entre (?:tu y yo|usted y yo|nosotr[oa]s)|entre (?:tu y yo|usted y yo|nosotros dos)"
+        r"|nuestro (?:pequeno )?secreto",
+        "quede entre nuestro",
+    ),
+)
+_SURPRISE = compile_pattern(
+    r"surprise|secret santa|gift exchange|reveal|game|party for|card for|sorpresa|fiesta (?:para|de)"
+    r"|intercambio|amigo secreto"
+)
+_DELETE = Phrases(
+    phrase(
+        "asking to delete messages",
+        r"(?:delete|erase|deleted|clear|wipe|get rid of|remove) (?:this|these|that|our|my|the"
+        r"|all (?:of )?(?:our"
+        r"|my|these|the)|your) (?:message|messages|text|texts|email|e-mail|emails|chat|chats|conversation"
+        r"|conversations|dm|dms|thread|convo|snaps?|history|phone|call log)",
+        "delete erase deleted clear wipe rid remove",
+        "message messages text texts email emails chat chats conversation conversations dm dms thread convo"
+        " snap"
+        " snaps history phone log",
+    ),
+    phrase(
+        "asking to delete messages",
+        r"(?:borra|borre|borren|borrar|borraste|borro|borralo|elimina|elimine|eliminar) (?:este|estos|esta"
+        r"|estas"
+        r"|el|los|nuestros|nuestras|mis|tus|la|las|todo) (?:mensaje|mensajes|correo|correos|chat|chats|texto"
+        r"|textos|conversacion|conversaciones|whats)",
+        "borra borre borren borrar borraste borro borralo elimina elimine eliminar",
+    ),
+)
+_CORRECTION = compile_pattern(
+    r"previous|earlier|last one|old|outdated|wrong|incorrect|mistake|error|typo|disregard|by accident"
+    r"|accidentally|duplicate|spam|phishing|anterior|equivocad[oa]|error"
+)
+# Personal gifts.
+_GIFT = Phrases(
+    phrase(
+        "personal gift",
+        r"(?:got|bought|have|left|picked up|made|am getting|'?m getting|will get|'?ll get|'?ll buy|will buy"
+        r"|want to (?:buy|get|give)|wanna (?:buy|get|give)) (?:you|u|ya) (?:a |an |some |something |this "
+        r"|these"
+        r"|a little |a small |a special |little |special |new )*(?:present|presents|gift|gifts|gift card"
+        r"|surprise|something special|little something|shoes|sneakers|phone|money|cash|tickets|necklace"
+        r"|bracelet|jewelry|perfume)"
+        r"|(?:a|an|this|the) (?:little |small |special )?(?:present|gift|gift card) (?:just )?(?:for you"
+        r"|from me)"
+        r"(?! (?:and|or) (?:your|the))"
+        r"|because (?:you'?re|you are) (?:special|my favorite)"
+        r"|(?:got|bought|ordered|picked up|found) (?:you|u|ya) (?:that|the|a|an|some|those) (?:[a-z]+ ){0,4}(?:you"
+        r" (?:wanted|like|liked|love|loved|asked for|mentioned))",
+        "present presents gift gifts card surprise special something shoes sneakers phone money cash tickets wanted"
+        " like liked love loved asked mentioned"
+        " necklace bracelet jewelry perfume",
+    ),
+    phrase(
+        "personal gift",
+        r"(?:te|le) (?:compre|traje|deje|tengo|regalo|regale|voy a regalar|quiero regalar|guarde)"
+        r" (?:un|una|unos|unas|algo)(?: [a-z]+){0,2} ?(?:regalo|regalito|sorpresa|tenis|zapatos|celular"
+        r"|telefono"
+        r"|dinero|especial|detalle|detallito|juguete|tarjeta de regalo|boletos|entradas|collar|pulsera)"
+        r"|(?:un|es un|son un) regalo (?:mio|para ti|de mi parte|personal)",
+        "regalo regalito sorpresa tenis zapatos celular telefono dinero especial detalle detallito juguete"
+        " tarjeta"
+        " boletos entradas collar pulsera",
+    ),
+)
+# Closeness: rides, meeting alone, the staff member's home, special-relationship words, late-night contact.
+_CLOSE = Phrases(
+    phrase(
+        "offering a ride",
+        r"(?:i|i'?ll|i will|i can|i could|let me|want me to|i'?m happy to|i don'?t mind"
+        r"|happy to) (?:[a-z]+ )?"
+        r"(?:drive|give|pick|run) (?:you|u|ya|her|him) (?:home|a ride(?! on)|a lift(?! on)|up (?:at|from|after)|back home)"
+        r"|(?:i|i'?ll|i will|i can|i could|let me) take (?:you|u|her|him) (?:home|out (?:for|to))"
+        r"|(?:want|need) a (?:ride|lift) home",
+        "home ride lift pick",
+    ),
+    phrase(
+        "offering a ride",
+        r"(?:yo )?(?:paso|pasare|voy a pasar|puedo pasar) por (?:ti|ella|el|usted)(?: a (?:su|tu) casa)?"
+        r"|(?:te|la|lo) (?:llevo|lleve|llevare|puedo llevar|voy a llevar) (?:a (?:tu|su) casa|en mi (?:carro"
+        r"|coche"
+        r"|auto|camioneta))|en mi (?:carro|coche|auto|camioneta)",
+        "paso pasare pasar llevo lleve llevare llevar carro coche auto camioneta",
+    ),
+    phrase(
+        "meeting alone",
+        r"just (?:the two of us|you and me|you and i|us two|us)(?! and)|(?:when|while|after"
+        r"|once) (?:the room is"
+        r"|everyone'?s|everyone has|everyone is|nobody'?s|nobody is|no one'?s|no one is|the others are"
+        r"|it'?s just) (?:empty|gone|left|around|here|there|us)"
+        r"|meet (?:me |up )?(?:alone|privately|in private|somewhere private|off campus|at my (?:house|place"
+        r"|apartment|car))|(?:alone|by yourself) with me|come (?:alone|by yourself)|(?:don'?t|do not) bring"
+        r" (?:anyone|your (?:friends|parents|mom|dad))",
+        "just empty gone alone privately private campus yourself bring",
+    ),
+    phrase(
+        "invitation to a staff member's home",
+        r"(?:come|coming|stop|swing|drop) (?:over|by) (?:to )?my (?:house|place|apartment|home)"
+        r"|(?:session|party|hang ?out|dinner|sleepover|movie night|pizza|study|get-together|bbq|cookout|lunch"
+        r"|pregame|pre-game|kickback|bonfire|sleep over|movie)"
+        r"[^.!?\n]{0,30}(?:at|to) my (?:house|place|apartment|home|condo)"
+        r"|(?:at|to) my (?:house|place|apartment|home) (?:on |this |next |after |before |for |saturday|sunday"
+        r"|tonight|tomorrow)",
+        "house place apartment home condo",
+    ),
+    phrase(
+        "meeting alone",
+        r"solo (?:tu|usted|ella|el) y yo|a solas|(?:solo|solamente) nosotros(?: dos)?|(?:ven|vengan|venga|vente"
+        r"|pasa"
+        r"|pasen|nos vemos|te espero|la espero|lo espero|fiesta|sesion|estudiar|comer"
+        r"|cenar)[^.!?\n]{0,25}(?:en|a)"
+        r" mi casa",
+        "solo solas solamente casa",
+    ),
+    phrase(
+        "special-relationship language",
+        r"(?:you'?re|you are|ur) (?:my|the) (?:favorite|favourite|fave)(?: (?:student|player|kid|one|girl"
+        r"|boy))?"
+        r"|my (?:favorite|favourite) (?:student|player|kid)|(?:you'?re|you are) (?:so )?special to me"
+        r"|(?:i|nobody|no one(?: else)?) (?:get|gets|understand|understands|know|knows) (?:you|u) (?:(?:way "
+        r"|so"
+        r" much |much |a lot |far )?(?:better|more) than|like i do|the way i do)|(?:they|your parents"
+        r"|your mom|your dad) (?:don'?t|do not|will never|never)"
+        r" (?:get|understand) (?:you|u)|mature for (?:your|ur) age|(?:more|so|really|very) mature than"
+        r"|i (?:feel like i )?can (?:really |actually )?talk to (?:you|u)|you (?:really |just |totally )?get me(?=\s*(?:[.!,]|$))"
+        r"|(?:a|our) (?:special|real|deep) (?:connection|bond)|(?:they|your parents|your mom|your dad"
+        r"|your family) (?:wouldn'?t|won'?t|don'?t|will never|would never|couldn'?t) understand (?:our|us"
+        r"|this"
+        r"|what we)",
+        "favorite favourite fave special better understand understands mature talk get connection bond",
+    ),
+    phrase(
+        "excessive personal attention",
+        r"(?:can'?t|couldn'?t|cannot) stop thinking about (?:you|u|today|us|our|last night|what (?:we|you))"
+        r"|i (?:think about|dream about|miss) (?:you|u|our talks|our time|our chats|talking to you"
+        r"|seeing you)"
+        r"|(?:are you|r u|you|u) (?:still )?(?:up|awake)\?|can'?t sleep"
+        r"|(?:todavia|aun|sigues) (?:estas |sigues )?despiert[oa]|no (?:dejo|puedo dejar) de pensar en (?:ti"
+        r"|hoy)",
+        "thinking think dream miss up awake sleep despierto despierta pensar",
+    ),
+    phrase(
+        "special-relationship language",
+        r"me caes (?:muy |super )?bien|eres (?:muy |tan )?especial|eres mi (?:alumn[oa]|estudiante"
+        r"|jugador[a]?)"
+        r" favorit[oa]|(?:ven|venga|acude|cuentame|dime|platicame) (?:a mi |conmigo )?en (?:vez|lugar) de",
+        "caes especial favorito favorita ven venga acude cuentame dime platicame",
+    ),
+)
+_THIRD_PERSON = compile_pattern(r"her|him|ella|el")
+
+
+class SecrecyRule:
+    id = "content.secrecy"
+    category = "secrecy"
+    description = (
+        "Boundary-crossing or grooming signals: secrets from parents, deleted messages, gifts, rides."
+    )
+
+    def __init__(self, options: None = None) -> None:
+        del options
+
+    def check(self, message: Message, context: Context) -> Iterable[Hit]:
+        text = normalise(message.text)
+        canonical = text.canonical.text
+        found = find(_HIDE_FROM_FAMILY, text)
+        secrets = find(_SECRET, text)
+        if secrets and not _SURPRISE.search(canonical):
+            found.extend(secrets)
+        for item in find(_DELETE, text):
+            start, end = text.sentence_at(item.start)
+            if not search(_CORRECTION, canonical, start, end):
+                found.append(item)
+        students = message.student_recipients
+        if len(students) <= 1:
+            found.extend(find(_GIFT, text))
+        for item in find(_CLOSE, text):
+            if students or _THIRD_PERSON.search(canonical, item.start, item.end):
+                found.append(item)
+        return [hit(self.category, f.label, text, f, Severity.HIGH) for f in distinct(found)]

@@ -1,0 +1,231 @@
+"""Sexual content: sexual words and innuendo, and comments on a person's body or looks with a romantic or
+sexual undertone ("you looked really good in that dress", "the hottest person in the lab", "you've really
+filled out", "qué guapa te ves"), in either direction: a parent propositioning a coach counts too.
+
+Health-class language never counts (sex ed, reproductive system, breast cancer walk, "visible to the naked
+eye"), nor do words that only contain a sexual one (Gay-Lussac, blue-footed booby, titmouse). A hint on its
+own ("cute pic", "con ese vestido", a winking emoji) is not enough; a hint next to innuendo is.
+Seed 000: all online communication must adhere to the policy on prevention of sexual misconduct and abuse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from policies.context import Context
+from policies.decision import Severity
+from policies.lexicon import hits_in
+from policies.message import Message
+from policies.patterns import Found, Phrases, compile_pattern, distinct, find, hit, phrase
+from policies.rules import Hit
+from policies.text import normalise
+
+_LOOKS = r"(?:hot|gorgeous|beautiful|sexy|stunning|handsome|fine|foxy|irresistible|smoking|smokin'?)"
+_MILD_LOOKS = r"(?:good|great|nice|amazing|pretty|cute|lovely|incredible)"
+_CLOTHES = (
+    r"(?:dress|dresses|outfit|skirt|jeans|leggings|top|shirt|swimsuit|bathing suit|bikini|uniform|shorts"
+    r"|pants|suit|tights|heels|yoga pants|crop top|sports bra|bra)"
+)
+_BODY = r"(?:legs|body|butt|ass|booty|bum|curves|figure|chest|boobs|breasts|abs|thighs|hips|lips|rack|eyes)"
+
+_EXPLICIT = Phrases(
+    phrase(
+        "comment on a person's looks",
+        r"%YOURE% (?:so |really |very |absolutely |super |such a |looking |lookin'? |damn "
+        rf"|seriously )*{_LOOKS}"
+        r"|%YOURE% (?:so |really |very |absolutely |super |damn )*(?:pretty|cute)"
+        r"(?=\s*(?:[.!?,😍😘🔥❤😉😏]|$))"
+        r"|%YOURE% (?:such )?a (?:babe|hottie|snack|knockout|stunner|dime|smokeshow)",
+        "hot gorgeous beautiful sexy stunning handsome fine foxy irresistible smoking smokin pretty cute"
+        " babe hottie snack knockout stunner dime smokeshow",
+    ),
+    phrase(
+        "comment on a person's looks",
+        r"(?:you|u|she|he) (?:look|looked|looking|looks) (?:so |really |very |absolutely |super |damn "
+        r"|seriously"
+        rf" |incredibly )*(?:{_LOOKS}|{_MILD_LOOKS} in (?:that|those|your|this|the|her"
+        rf"|his) (?:[a-z]+ )?{_CLOTHES})",
+        "look looked looking looks",
+    ),
+    phrase(
+        "comment on a person's looks",
+        rf"(?:how|so|too) (?:{_LOOKS}|pretty|cute) (?:you|u|she) (?:look|looked|are|were|looks|is)",
+        "hot gorgeous beautiful sexy stunning handsome fine foxy irresistible smoking smokin pretty cute",
+    ),
+    phrase(
+        "comment on a person's looks",
+        r"(?:hottest|sexiest|prettiest|cutest|most beautiful|best[ -]looking|finest|most attractive)"
+        r" (?:person|girl|guy|boy|student|player|one|mom|dad|parent|teacher|lady|woman|man|kid|in the"
+        r"|on the)",
+        "hottest sexiest prettiest cutest beautiful best finest attractive",
+    ),
+    phrase(
+        "comment on a person's body",
+        r"(?:nice|nicest|great|greatest|best|sexy|hot|pretty|prettiest|beautiful|perfect|amazing|cute|cutest"
+        rf"|gorgeous|lovely|killer|fine|tight|firm|sexiest|hottest) (?:[a-z]+ )?{_BODY}(?! (?:protection|exam"
+        r"|check|scan))",
+        "legs body butt ass booty bum curves figure chest boobs breasts abs thighs hips lips rack eyes",
+    ),
+    phrase(
+        "comment on a person's body",
+        r"(?:you'?ve|you have|she'?s|she has|he'?s|he has) (?:really |definitely |sure |certainly |finally )?"
+        r"filled out(?! (?:the|a|an|your|this|that|my|our|his|her|their|all|every|it|them|these|those"
+        r"|into)\b)",
+        "filled",
+    ),
+    phrase(
+        "comment on a person's clothing",
+        rf"(?:those|that|these|your|her|his|the) (?:new |tight |little |short )?{_CLOTHES} (?:is|are|were"
+        r"|was)"
+        r" (?:a |real |quite a |such a |really )*(?:distraction|distracting|something|killing me|hot|sexy"
+        r"|fire"
+        r"|a sight)",
+        "distraction distracting something killing hot sexy fire sight",
+    ),
+    phrase(
+        "comment on a person's clothing",
+        r"(?:wear|wearing|wore) (?:just|only|nothing but|less than) (?:the |a |your |that )?(?:sports bra|bra"
+        r"|bikini|swimsuit|underwear|towel|leggings|thong)|(?:improves|improve|improved) the view"
+        r"|the view from the (?:sideline|sidelines|bench|stands|bleachers)",
+        "view bra bikini swimsuit underwear towel leggings thong",
+    ),
+    phrase(
+        "sexual innuendo",
+        r"(?:private|personal|special|extra|one-on-one|1-on-1) ['\"](?:training|lesson|lessons|tutoring"
+        r"|session"
+        r"|sessions|help|practice|workout|attention)"
+        r"|(?:isn'?t|is not|not|aren'?t) the only (?:workout|exercise|cardio|thing|sport) (?:you'?re|you are"
+        r"|he'?s|she'?s|they'?re|you) (?:getting|doing|playing)"
+        r"|that'?s what she said",
+        "training lesson lessons tutoring session sessions help practice workout attention exercise cardio"
+        " sport"
+        " said",
+    ),
+    phrase(
+        "romantic advance",
+        r"(?:get|have|catch|got) (?:you|u) (?:alone|all to myself|to myself)|(?:sleep|slept|sleeping|sleeps)"
+        r" (?:with|w/) (?:her|him|me|you|u|them)(?! (?:in|at|during|on) (?:class|the bus))"
+        r"|i (?:love|adore) (?:you|u)(?! (?:all|guys|both|too much to|for))|(?:have|got"
+        r"|had) a crush on (?:you|u)"
+        r"|crushing on (?:you|u)|(?:falling|fallen|fell) (?:in love )?(?:for|with) (?:you|u)|kiss (?:you|u"
+        r"|me)"
+        r"(?! goodbye)|be my (?:girlfriend|boyfriend|valentine|date)|go out with me|date night|(?:our"
+        r"|a) date\?",
+        "love adore crush crushing falling fallen fell kiss girlfriend boyfriend valentine date out alone"
+        " myself"
+        " sleep slept sleeping sleeps",
+    ),
+    phrase(
+        "romantic advance",
+        rf"(?:can'?t|couldn'?t|cannot) stop thinking about (?:you|u|how {_LOOKS} you|how (?:pretty|cute) you"
+        r"|your (?:body|legs|smile|eyes|lips))",
+        "thinking",
+    ),
+    phrase(
+        "comment on a person's looks",
+        r"whoever (?:took|takes|gets|dates|is with|goes with) (?:you|u)[^.!?\n]{0,20}lucky"
+        r"|(?:going to be|gonna be|you'?re|such|a real) a (?:real )?(?:heartbreaker|lady ?killer"
+        r"|ladies'? man)",
+        "whoever heartbreaker lady ladykiller ladies",
+    ),
+    phrase(
+        "asking for pictures",
+        r"send (?:me )?(?:a |some |more )?(?:pic|pics|picture|pictures|photo|photos|selfie|selfies"
+        r"|snap) (?:of"
+        r" (?:you|yourself|u)\b(?! (?:and|with) (?:your|the) (?:project|team|group))|in (?:your|a"
+        r"|that) (?:bikini"
+        r"|swimsuit|underwear|bra|towel)|in bed|tonight|later)",
+        "pic pics picture pictures photo photos selfie selfies snap",
+    ),
+    # Spanish.
+    phrase(
+        "comment on a person's looks",
+        r"(?:que|tan|muy|bien|super) (?:guapa|guapo|hermosa|hermoso|bonita|linda|sexy|rica|rico|buena|bella"
+        r"|preciosa|precioso|chula|chulo|buenota|sabrosa) (?:te ves|estas|eres|se ve usted|esta usted"
+        r"|es usted"
+        r"|luce usted|luces|andas)"
+        r"|(?:te ves|estas|eres|luces|andas|se ve usted|luce usted) (?:muy |bien |tan |super |bastante |re )*"
+        r"(?:guapa|guapo|hermosa|hermoso|sexy|rica|rico|buena|buenota|buenisima|linda|bella|preciosa|chula"
+        r"|sabrosa|bonita)",
+        "guapa guapo hermosa hermoso bonita linda sexy rica rico buena bella preciosa precioso chula chulo"
+        " buenota sabrosa buenisima",
+    ),
+    phrase(
+        "asking for pictures",
+        r"(?:manda|mandame|mandeme|envia|enviame|envieme|pasame|paseme) (?:una |unas |un )?(?:foto|fotos|selfie"
+        r"|selfies|video|videos)(?: tuya| tuyas| de ti| de usted)?(?: en (?:traje de bano|bikini|ropa interior"
+        r"|toalla|pijama|la cama)| sin ropa| desnud[oa])",
+        "manda mandame mandeme envia enviame envieme pasame paseme",
+    ),
+    phrase(
+        "romantic advance",
+        r"me (?:gustas|encantas)|te amo|estoy enamorad[oa] de (?:ti|usted)|no (?:dejo|puedo dejar) de pensar"
+        r" en (?:ti|usted|lo (?:guapa|hermosa|bonita|linda))",
+        "gustas encantas amo enamorado enamorada pensar",
+    ),
+    phrase(
+        "sexual innuendo",
+        r"(?:entrenamiento|clase|clases|sesion|ayuda) (?:privad[oa]s?|particular|personal) ['\"]"
+        r"|['\"](?:entrenamiento|clase|sesion|ayuda)s? (?:privad[oa]s?|particular|personal)['\"]",
+        "privado privada privados privadas particular personal",
+    ),
+)
+# Hints: not enough alone ("cute pic of your dog", "con ese vestido"), enough beside innuendo.
+_HINTS = Phrases(
+    phrase(
+        "comment on a person's looks",
+        r"cute (?:pic|picture|photo|selfie|pics|photos)|(?:in|con) (?:that|those|ese|esa|esos|esas|tu|su)"
+        r" (?:[a-z]+ )?(?:dress|skirt|leggings|bikini|swimsuit|vestido|vestidito|falda|faldita|escote|leggins"
+        r"|mallas|traje de bano|bikini|blusa)(?! (?:code|rehearsal|for the|para (?:la|el)))"
+        r"|(?:shorts|leggings|jeans|dress|skirt|pants|top|outfit|uniform|shirt|swimsuit|bikini) (?:fit|fits|look"
+        r"|looks|hug|hugs) (?:you )?(?:perfectly|so (?:good|well|nice|right)|great|amazing|nice|tight|just right)"
+        r"|(?:have|having|some|a little) (?:a little |some )?fun (?:together|after|tonight|with me|later|alone)"
+        r"|just (?:you and me|the two of us)"
+        r"|(?:wear|wearing|wore|put on) (?:that|those|your|the|a) (?:[a-z]+ )?(?:bikini|swimsuit|dress|skirt"
+        r"|leggings|shorts|crop top|bra|tight [a-z]+)|turn(?:ing)? (?:some )?heads"
+        r"|ojala (?:la|te|lo) (?:vea|viera|pueda ver) mas (?:seguido|a menudo)|tell me everything"
+        r"|(?:your|ur) (?:girlfriend|boyfriend|gf|bf)",
+        "cute dress skirt leggings bikini swimsuit vestido vestidito falda faldita escote leggins mallas"
+        " traje"
+        " blusa ojala everything girlfriend boyfriend gf bf heads shorts bra fit fits hug hugs fun just",
+    ),
+)
+_INNUENDO = compile_pattern(
+    r"(?:if )?(?:you|u|ya) know what i mean|wink wink|[😏😘🔥🥵😍💋🍑🍆💦👅😈🤤]|;\)|😉"
+    r"|(?:si|ya|tu) sabes (?:a )?(?:lo )?que me refiero|nadie se fijo en"
+)
+_EXCUSED_AFTER = {
+    "naked": re.compile(r"^ (?:eye|mole|truth|flame)"),
+    "nude": re.compile(r"^ (?:figure|painting|sculpture|statue|model|colou?r|tone|beach|heels|lipstick)"),
+}
+_EXCUSED_BEFORE = {"desnudo": re.compile(r"ojo $"), "desnuda": re.compile(r"vista $")}
+
+
+class SexualRule:
+    id = "content.sexual"
+    category = "sexual"
+    description = "Sexual content or innuendo, or romantic or sexual comments on a person's body or looks."
+
+    def __init__(self, options: None = None) -> None:
+        del options
+
+    def check(self, message: Message, context: Context) -> Iterable[Hit]:
+        text = normalise(message.text)
+        canonical = text.canonical.text
+        found: list[Found] = []
+        for word in hits_in(message.text, "sexual"):
+            token = canonical[word.start : word.end]
+            after = _EXCUSED_AFTER.get(token)
+            before = _EXCUSED_BEFORE.get(token)
+            if after is not None and after.search(canonical[word.end : word.end + 20]):
+                continue
+            if before is not None and before.search(canonical[max(0, word.start - 10) : word.start]):
+                continue
+            found.append(Found("sexual language", word.start, word.end))
+        found.extend(find(_EXPLICIT, text))
+        if not found:
+            hints = find(_HINTS, text)
+            if hints and _INNUENDO.search(canonical):
+                found.extend(hints)
+        return [hit(self.category, f.label, text, f, Severity.HIGH) for f in distinct(found)]

@@ -1,0 +1,305 @@
+"""Threats: threats of violence or harm, and intimidation, in either direction (a parent threatening a
+teacher counts as much as a coach threatening a player).
+
+Two kinds of evidence. Some phrases threaten on their own: "I'll break your legs", "I know where you live",
+"watch your back", "bring a gun to school", "call immigration on you", "te voy a partir la cara". Others
+are only threats after a condition: "you'll be sorry" or "it won't be pretty" are idle on their own, but
+"If you tell anyone ... you'll be sorry" and "Fix the grade or ... it won't be pretty" are not. The
+classic idioms stay out by construction: "shoot me an email", "a killer workout", "dying to see", "bomb
+cyclone", "shots on goal", "break a leg", "matar el tiempo", "tiro libre".
+Seed 004: threats are taken seriously and may be subject to law enforcement intervention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from policies.context import Context
+from policies.decision import Severity
+from policies.message import Message
+from policies.patterns import Phrases, compile_pattern, distinct, find, hit, phrase, search
+from policies.rules import Hit
+from policies.text import normalise
+
+# Up to three words between "I'll" and the harm ("I'll come over and hurt you"), none of them a negation.
+_FILLER = r"(?:(?!not |never |n't )[a-z']+ ){0,3}"
+_HARM = (
+    r"(?:kill|murder|strangle|choke|stab|shoot|smack|slap|punch|hurt|drown|hang|end|destroy|bury|whoop|jump"
+    r"|smash|wreck|knock out|beat up|strangle|snap)"
+)
+_BODY = (
+    r"(?:legs?|arms?|necks?|face|faces|nose|jaw|teeth|skull|head|bones|fingers|kneecaps?|knees?|ribs|back"
+    r"|throat"
+    r"|eyes?|hands?|spine)"
+)
+_PROPERTY = r"(?:tires|tyres|car|truck|windows?|house|windshield|mailbox)"
+
+_STRONG = Phrases(
+    phrase(
+        "threat of physical harm",
+        rf"(?:%I_WILL%|someone (?:should|will|is going to|is gonna|oughta)|somebody (?:should|will|is gonna))"
+        rf" {_FILLER}{_HARM} %PERSON%(?! (?:an?|the|a quick) (?:e-?mail|text|message|note|line"
+        r"|reminder|invite|link|update|copy))(?! up| back| off| a )",
+        "kill murder strangle choke stab shoot smack slap punch hurt drown hang end destroy bury whoop jump"
+        " smash"
+        " wreck knock beat snap",
+    ),
+    phrase(
+        "threat of physical harm",
+        r"%I_WILL% " + _FILLER + r"(?:beat|mess|fuck|rough|smack|knock) %PERSON% (?:up|around|out|senseless)"
+        r"|beat the (?:crap|shit|hell|living daylights|snot) out of %PERSON%",
+        "beat mess fuck rough smack knock",
+    ),
+    phrase(
+        "threat of physical harm",
+        r"%I_WILL% (?:(?!not |never )[a-z']+ ){0,3}(?:break|snap|smash|bust|crack|rip|knock|kick|slit|slash"
+        r"|pop|stab|burn|key"
+        rf"|torch|wreck|bash|cut) (?:in |off |out )?(?:%YOUR%|his|her|their) (?:[a-z]+ )?(?:{_BODY}"
+        rf"|{_PROPERTY})",
+        "break snap smash bust crack rip knock kick slit slash pop stab burn key torch wreck bash cut",
+    ),
+    phrase(
+        "threat of physical harm",
+        r"(?:break|snap|slash|slit|key|torch|smash|bash) %YOUR% (?:[a-z]+ )?(?:legs|neck|kneecaps"
+        rf"|{_PROPERTY})"
+        r"|kick %YOUR% (?:ass|butt|teeth in)",
+        "break snap slash slit key torch smash bash kick",
+    ),
+    phrase(
+        "telling someone to die",
+        r"(?:go )?kill %YOU%self|kys|go die|drop dead(?! gorgeous)|(?:hope|wish) (?:you|u) (?:die|get hit"
+        r"|get hurt"
+        r"|were dead)",
+        "kill kys die dead hit hurt",
+    ),
+    phrase(
+        "intimidation",
+        r"(?:i|we) know where (?:you|u|he|she|they|your (?:family|kids?|son|daughter|mom|dad)) (?:live|lives"
+        r"|sleep|sleeps|park|parks|go to school)",
+        "live lives sleep sleeps park parks school",
+    ),
+    phrase("intimidation", r"watch (?:%YOUR%|his|her) back|sleep with one eye open", "back eye"),
+    phrase(
+        "intimidation",
+        r"%YOU_WILL% pay for (?:this|that|it)|you'?ll wish (?:you|u) (?:had|were|never)",
+        "pay wish",
+    ),
+    phrase(
+        "intimidation",
+        r"%I_WILL% " + _FILLER + r"make (?:you|u|him|her|them) (?:wish|regret|pay|sorry|suffer|bleed|beg)",
+        "wish regret pay sorry suffer bleed beg",
+    ),
+    phrase(
+        "intimidation",
+        r"not the only thing (?:you|u|he|she)(?:'ll| will| are going to|'re going to| might| could)? (?:lose"
+        r"|be losing|regret)",
+        "lose losing regret",
+    ),
+    phrase(
+        "intimidation",
+        r"%YOURE% (?:so |gonna be |going to be )?(?:dead meat|a dead (?:man|woman)|so dead|dead)(?! tired"
+        r"| serious| wrong| last| set| on| center| even| right| ahead| end| weight)",
+        "dead",
+    ),
+    phrase("intimidation", r"or else(?=\s*(?:[.!?]|$))|there will be hell to pay", "else hell"),
+    phrase(
+        "threat of violence at school",
+        r"shoot (?:this|the|that|our|your) (?:whole |entire |damn |fucking )?(?:school|place|class|building)"
+        r" up|(?:me|te|le|les|lo|la) (?:vas|va|van) a conocer",
+        "shoot conocer",
+    ),
+    phrase(
+        "intimidation",
+        r"make (?:%YOUR%|his|her|their) (?:life|lives|year) (?:a living hell|hell|miserable|a nightmare)"
+        r"|%I_WILL% " + _FILLER + r"(?:ruin|destroy|end) (?:%YOUR%|his|her) (?:life|career|reputation)",
+        "hell miserable nightmare ruin destroy end",
+    ),
+    phrase(
+        "veiled threat",
+        r"(?:people|kids|guys|teachers|coaches|parents|students) like (?:you|u) (?:get|end up|tend to get"
+        r"|usually"
+        r" get) (?:hurt|hit|killed|beat up|beaten|jumped)|shame if something (?:happened|were to happen"
+        r"|happens)"
+        r" to|something bad (?:might|could|will|is going to) happen to (?:you|u|your)|(?:better )?(?:hope"
+        r"|pray)"
+        r" (?:i|we) (?:never|don'?t) (?:see|find|catch|run into) (?:you|u)",
+        "hurt hit killed beat beaten jumped shame bad hope pray",
+    ),
+    phrase(
+        "intimidation",
+        r"(?:i'?ll|i will|i'?m gonna|i'?m going to|we'?ll) be waiting (?:for (?:you|u|him|her) )?(?:by|at"
+        r"|outside|near|behind|next to) (?:%YOUR%|his|her) (?:car|truck|house|home|front door|door)",
+        "waiting",
+    ),
+    phrase(
+        "intimidation",
+        r"%I_WILL% "
+        + _FILLER
+        + r"(?:make sure|see to it|get|have) (?:that )?(?:you|u|she|he|they) (?:lose|loses"
+        r"|get fired|gets fired|are fired|is fired|fired|never work|never teach)|get (?:you|u|her|him) fired",
+        "fired lose loses work teach",
+    ),
+    phrase(
+        "intimidation",
+        r"(?:call|calling|called|report|reporting|reported) (?:ice|immigration|la migra|homeland security)"
+        r"(?: on| about)?|get (?:you|your family|them|her|him) deported|have (?:you|your family) deported",
+        "ice immigration migra homeland deported",
+    ),
+    phrase(
+        "threat of violence at school",
+        r"(?:bring|bringing|brought|have|got|carry|carrying|pull|pulling|use) (?:a|my|his|her|the|some|dad'?s"
+        r"|my dad'?s) (?:gun|knife|knives|weapon|pistol|rifle|blade|glock|piece) (?:to|into|at|on|in)"
+        r" (?:school|class|campus|the school|practice|the game|you|him|her)",
+        "gun knife knives weapon pistol rifle blade glock piece",
+    ),
+    phrase(
+        "threat of violence at school",
+        r"shoot up (?:the |this |that |our |your )?(?:school|class|place|building|cafeteria|gym)"
+        r"|blow up (?:the |this |that |your )?(?:school|building|car|house)|(?:there'?s|there is|i planted"
+        r"|i placed|i left) a bomb|bomb (?:the|this|that|your) (?:school|building|house)",
+        "shoot blow bomb",
+    ),
+    phrase(
+        "threat of physical harm",
+        r"(?:kid|student|one|person|boy|girl|child|you)(?: [a-z'0-9]+){0,12} (?:is going|goes|will go"
+        r"|gets thrown|is getting thrown|will be thrown|'?s going) out (?:the|a|that) window",
+        "window",
+    ),
+    phrase(
+        "threat of physical punishment",
+        r"(?:run|running|runs|do|doing|sprints|laps|suicides|burpees|push-?ups|work|working|drill|drilling"
+        r"|make) [^.!?\n]{0,30}(?:until|till|til|'til) (?:you|he|she|they|u) (?:puke|throw up|vomit|bleed"
+        r"|pass"
+        r" out|collapse"
+        r"|drop|can'?t (?:walk|stand|breathe|move)|cry|beg)",
+        "until till til",
+    ),
+    # Spanish.
+    # Spanish: "lo voy a romper" may be a thing and "la voy a pegar" is gluing; "te" is always a person.
+    phrase(
+        "threat of physical harm",
+        r"te (?:voy|vamos|va|van) a (?:matar|golpear|pegar|madrear|quebrar|reventar|partir|romper"
+        r"|dar (?:una )?"
+        r"(?:golpiza|paliza|madriza|chinga))"
+        r"|(?:le|lo|la|los|las|les) (?:voy|vamos|va|van) a (?:matar|golpear|madrear|dar (?:una )?(?:golpiza"
+        r"|paliza|madriza|chinga))|le (?:voy|vamos) a pegar"
+        r"|(?:voy|vamos|va|van) a (?:(?:matar|golpear|madrear)(?:te|le|lo|la|los|las)|(?:pegar|romper|partir"
+        r"|quebrar|reventar)(?:te|le))(?![a-z])"
+        r"|(?:te|le) (?:voy|vamos|va|van) a (?:partir|romper|quebrar) (?:la cara|la madre|la boca|el hocico"
+        r"|los dientes|las piernas|el cuello)",
+        "matar golpear pegar madrear quebrar reventar partir romper golpiza paliza madriza chinga matarte"
+        " matarlo"
+        " matarla matarlos golpearte golpearlo golpearla madrearte madrearlo pegarte pegarle romperte"
+        " romperle"
+        " partirte partirle quebrarte reventarte",
+    ),
+    phrase(
+        "intimidation",
+        r"me las (?:vas|va|van) a pagar|(?:se|se bien|sabemos|yo se) donde (?:vive|vives|viven)"
+        r"|cuidate (?:la espalda|las espaldas)|cuidese (?:la espalda|las espaldas)",
+        "pagar vive vives viven espalda espaldas",
+    ),
+    phrase(
+        "intimidation",
+        r"(?:llame|llamar|llamo|llamen|llamaremos|llamare|reportar|reporte|reporto|reportaremos|avisar|avise)"
+        r" a (?:inmigracion|la migra|migracion|ice)|(?:deportar|deporten|deportaran)(?:la|lo|los|las|te)?",
+        "inmigracion migra migracion ice deportar deporten deportaran deportarla deportarlo deportarlos"
+        " deportarte",
+    ),
+)
+
+# Idle alone, threats after a condition in the same sentence.
+_CONSEQUENCES = Phrases(
+    phrase(
+        "threat after a condition",
+        r"(?:%YOURE%|you|u|ur|he|she|he'?s|she'?s) (?:gonna |going to |will |'?ll |might |could |gon )?(?:get|be"
+        r"|end up) (?:hurt|killed|beat up|beaten up|jumped|shot|stabbed|in the hospital)",
+        "hurt killed beat beaten jumped shot stabbed hospital",
+    ),
+    phrase(
+        "threat after a condition",
+        r"watch (?:yourself|your step|it)|(?:i|we) have friends (?:in|at|who)|answer to me|(?:will|'?ll) deal with"
+        r" (?:you|u) (?:myself|personally)|(?:la|lo|los|te) (?:voy|vamos) a buscar",
+        "watch friends answer deal buscar",
+    ),
+    phrase(
+        "threat after a condition",
+        r"%YOU_WILL% (?:really |seriously |definitely |so |both )*(?:regret|be sorry|pay|wish|be next"
+        r"|get (?:it"
+        r"|what'?s coming)|be the one|all see|see what (?:happens|i (?:can|will|'?ll) do))",
+        "regret sorry pay wish next coming one see",
+    ),
+    phrase(
+        "threat after a condition",
+        r"(?:won'?t|will not|isn'?t going to|is not going to|not going to|ain'?t gonna|wont) (?:be|end|look"
+        r"|go)"
+        r" (?:pretty|well|nice|good)",
+        "won wont ain isn not",
+    ),
+    phrase(
+        "threat after a condition",
+        r"%I_WILL% (?:[a-z']+ ){0,2}(?:bring|do) something|%I_WILL% be waiting|or else|i mean it"
+        r"|i'?m not (?:joking|kidding)|try me|don'?t test me"
+        r"|(?:you|u) (?:won'?t|will not|wont|aren'?t going to) like (?:what happens|it|the consequences"
+        r"|what i do)"
+        r"|(?:i'?m|i am) (?:coming|going to come|gonna come) (?:down |over |up )?(?:to|for) (?:that|your|the"
+        r"|this)"
+        r" (?:classroom|class|school|house|office|field|practice|game)"
+        r"|%I_WILL% make sure (?:everyone|everybody|the whole [a-z]+|all the [a-z]+) (?:knows|finds out"
+        r"|hears)",
+        "bring something waiting else mean joking kidding try test like coming come knows finds hears",
+    ),
+    phrase(
+        "threat after a condition",
+        r"(?:le|te|les) va a ir (?:muy |bien |super )?mal(?! en (?:el|la|los|las|sus|su) (?:examen|examenes"
+        r"|clase|clases|escuela|materia|prueba|curso|tarea|boleta))|(?:te|se) (?:vas|va|van) a arrepentir"
+        r"|(?:la|lo|te|los) (?:voy|vamos) a esperar|vas a ver|ya (?:vera|veras|veran)",
+        "mal arrepentir esperar ver vera veras veran",
+    ),
+)
+# Conditions that make a consequence a threat: what the writer will do, or what the reader must not do.
+# Not "if you don't study, you'll regret it": a natural consequence is advice.
+_CONDITION = compile_pattern(
+    r"if (?:i|we) (?:ever |catch|see|hear|find|have to)|if (?:you|u|he|she|they|[a-z]+) (?:ever|tell|tells"
+    r"|say"
+    r"|says|talk|talks|report|reports|mention|mentions|snitch|snitches|rat|rats|cross|crosses|touch|touches"
+    r"|embarrass|embarrasses|disrespect|disrespects|bench|benches|fail|fails|cut|cuts|keep|keeps|do that"
+    r"|does that|try|tries|call|calls|mess|lay a|go to|complain|complains)"
+    r"|one more (?:time|practice|game|word|chance|day|[a-z]+)|next time|again and|ever again"
+    r"|the next (?:kid|one|person|student|time)|do that again|or (?:else|i'?ll|i will|i'?m|we'?ll|you'?ll)"
+    r"|unless|(?:tell|say|mention) (?:anyone|anybody|a word|this)|miss (?:one|another)"
+    r"|si (?:lo|la|le|me|te|se|no|usted|vuelve|vuelves|sigue|sigues|otra)|una vez mas|otra vez y|o si no"
+    r"|la proxima vez|(?:se|te|le|les) (?:lo )?advierto|estas advertid[oa]|queda advertid[oa]|si (?:mi|su|tu)"
+    r"|(?:you'?ve|you have) been warned|consider (?:yourself|this (?:your|a)) warn(?:ed|ing)|keep (?:it up|doing"
+    r" that|playing|talking|pushing)|(?:you|u) (?:better|had better|'?d better)|or (?:ur|you'?re|u r|you)"
+    r"|if my (?:son|daughter|kid|child)|i swear|i have friends"
+)
+
+
+_SAFETY = compile_pattern(
+    r"careful|wear|shin ?guards|helmet|goggles|stretch|warm ?up|safe|safety|injur[a-z]*|slippery|ice|hydrate"
+    r"|concussion|cuidado|casco"
+)
+
+
+class ThreatRule:
+    id = "content.threat"
+    category = "threat"
+    description = "Threats of violence or harm, and intimidation, from anyone on the message."
+
+    def __init__(self, options: None = None) -> None:
+        del options
+
+    def check(self, message: Message, context: Context) -> Iterable[Hit]:
+        text = normalise(message.text)
+        found = find(_STRONG, text)
+        consequences = find(_CONSEQUENCES, text)
+        for item in consequences:
+            # The condition may come a sentence earlier: "One more bad grade and ... You won't like it."
+            start, end = text.sentence_at(item.start)
+            previous, _ = text.sentence_at(max(start - 2, 0))
+            if search(_SAFETY, text.canonical.text, start, end):
+                continue  # "wear your shin guards or you'll get hurt" is care, not a threat
+            if search(_CONDITION, text.canonical.text, previous, end) or len(consequences) > 1:
+                found.append(item)
+        return [hit(self.category, f.label, text, f, Severity.HIGH) for f in distinct(found)]

@@ -1,0 +1,80 @@
+"""Outbound copies carry the district's DKIM signature, and the archive refuses to be rewritten."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from pathlib import Path
+
+import dkim
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from gateway.directory import Directory
+from gateway.service import running_relay
+from tests.conftest import Downstream, give_passwords, relay_settings
+from tests.mail import submit
+
+REYES = "dreyes@nusd.example.org"
+OKAFOR = "cokafor@nusd.example.org"
+
+
+def district_key(tmp_path: Path) -> tuple[Path, bytes]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    path = tmp_path / "dkim.pem"
+    path.write_bytes(private)
+    return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
+
+
+async def test_delivered_copies_verify_against_the_district_key(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    key_file, dns_record = district_key(tmp_path)
+    settings = relay_settings(
+        tmp_path,
+        downstream.port,
+        dkim={"selector": "chaperone", "domain": "nusd.example.org", "key_file": key_file},
+    )
+    give_passwords(settings, REYES)
+    async with running_relay(settings, directory) as relay:
+        await submit(relay.port("submission"), REYES, [OKAFOR])
+        received = await downstream.wait_for(1)
+
+    def dns(name: bytes, timeout: int = 5) -> bytes:
+        return dns_record if name == b"chaperone._domainkey.nusd.example.org." else b""
+
+    assert received[0].content.startswith(b"DKIM-Signature:")
+    assert dkim.verify(received[0].content, dnsfunc=dns)
+    tampered = received[0].content.replace(b"Due Friday.", b"Due Monday.")
+    assert not dkim.verify(tampered, dnsfunc=dns)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE records SET kind = 'edited'",
+        "DELETE FROM records",
+        "UPDATE bodies SET content = x'00'",
+        "DELETE FROM bodies",
+    ],
+)
+async def test_archived_rows_cannot_be_changed_or_deleted(
+    tmp_path: Path, downstream: Downstream, directory: Directory, statement: str
+) -> None:
+    settings = relay_settings(tmp_path, downstream.port)
+    give_passwords(settings, REYES)
+    async with running_relay(settings, directory) as relay:
+        await submit(relay.port("submission"), REYES, [OKAFOR])
+        await downstream.wait_for(1)
+    with sqlite3.connect(settings.archive.sqlite_path) as connection:
+        before = connection.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+        with pytest.raises(sqlite3.IntegrityError, match=r"append-only|immutable"):
+            connection.execute(statement)
+        assert connection.execute("SELECT COUNT(*) FROM records").fetchone()[0] == before

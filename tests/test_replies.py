@@ -1,0 +1,73 @@
+"""Replies come back through the relay: a student's reply is seen by the guardians and the supervisor."""
+
+from __future__ import annotations
+
+import aiosmtplib
+import pytest
+
+from gateway.service import Relay
+from tests.conftest import Downstream
+from tests.mail import archive_rows, compose, parse, submit
+
+REYES = "dreyes@nusd.example.org"
+PATEL = "spatel@students.nusd.example.org"
+
+
+async def conversation_address(relay: Relay, downstream: Downstream) -> str:
+    await submit(relay.port("submission"), REYES, [PATEL])
+    received = await downstream.wait_for(2)
+    family = next(r for r in received if PATEL in r.rcpt_tos)
+    downstream.received.clear()
+    return str(parse(family.content)["Reply-To"])
+
+
+async def send_inbound(relay: Relay, sender: str, to: str, message: bytes | None = None) -> str:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.port("inbound"), start_tls=False, timeout=10)
+    await client.connect()
+    try:
+        _, response = await client.sendmail(sender, [to], message or compose(sender, [to], body="Thanks!"))
+        return response
+    finally:
+        client.close()
+
+
+async def test_a_students_reply_reaches_the_teacher_guardians_and_principal(
+    relay: Relay, downstream: Downstream
+) -> None:
+    address = await conversation_address(relay, downstream)
+    await send_inbound(relay, PATEL, address)
+    received = await downstream.wait_for(1)
+    assert set(received[0].rcpt_tos) == {
+        REYES,
+        "priya.patel@example.net",
+        "raj.patel@example.com",
+        "abrooks@nusd.example.org",
+    }
+    assert parse(received[0].content)["To"] == REYES
+    replies = [
+        r for r in archive_rows(relay.settings.archive.sqlite_path, "message") if r["payload"]["conversation"]
+    ]
+    assert replies and replies[0]["payload"]["sender"]["person_id"] == "s-patel"
+
+
+async def test_a_forged_token_is_refused_550(relay: Relay) -> None:
+    forged = "c-" + "a" * 24 + "@relay.nusd.example.org"
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        await send_inbound(relay, PATEL, forged)
+    assert refused.value.recipients[0].code == 550
+    assert refused.value.recipients[0].message.startswith("5.1.1")
+
+
+async def test_port_25_is_not_an_open_relay(relay: Relay) -> None:
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
+        await send_inbound(relay, "spammer@example.net", "victim@example.com")
+    assert refused.value.recipients[0].code == 550
+    assert "relay access denied" in refused.value.recipients[0].message
+
+
+async def test_a_stranger_cannot_reply_into_a_conversation(relay: Relay, downstream: Downstream) -> None:
+    address = await conversation_address(relay, downstream)
+    with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+        await send_inbound(relay, "mito@students.nusd.example.org", address)
+    assert refused.value.code == 550
+    assert downstream.received == []
