@@ -11,7 +11,7 @@ import ipaddress
 import ssl
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.smtp import SMTP
 
@@ -55,8 +55,9 @@ class ChaperoneSMTP(SMTP):
         self._sessions = sessions
         self._trust_loopback_as = trust_loopback_as
 
-    async def push(self, status: str) -> None:  # type: ignore[override]  # we only ever push text
-        await super().push(enhance(status))
+    async def push(self, status: AnyStr) -> None:
+        # aiosmtpd pushes bytes for AUTH challenges; only text replies get an enhanced status code.
+        await super().push(enhance(status) if isinstance(status, str) else status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)

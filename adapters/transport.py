@@ -166,6 +166,7 @@ class MaildirTransport:
         outcomes = []
         for recipient in recipients:
             folder = self.root / _safe_name(recipient)
+            self.root.mkdir(parents=True, exist_ok=True)  # Maildir(create=True) makes only the leaf
             mailbox.Maildir(folder, create=True).add(message)
             outcomes.append(RecipientOutcome(recipient, 250, "2.0.0 delivered to Maildir"))
         return outcomes

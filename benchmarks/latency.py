@@ -37,7 +37,10 @@ def main(db: str, expected: int) -> None:
         return
     p50 = latencies[len(latencies) // 2]
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-    print(f"added latency:      p50 {p50:.0f} ms, p99 {p99:.0f} ms (accepted -> delivered, {len(latencies)} messages)")
+    print(
+        f"added latency:      p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+        f"(accepted -> delivered, {len(latencies)} messages)"
+    )
 
 
 if __name__ == "__main__":

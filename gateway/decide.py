@@ -21,7 +21,9 @@ from policies.pack import load_pack
 
 
 class Decider(Protocol):
-    def decide(self, submission: Submission) -> Decision: ...
+    def read(self, submission: Submission) -> Message: ...
+
+    def evaluate(self, message: Message) -> Decision: ...
 
 
 class PolicyDecider:
@@ -38,5 +40,5 @@ class PolicyDecider:
             received_at=submission.received_at,
         )
 
-    def decide(self, submission: Submission) -> Decision:
-        return self.engine.evaluate(self.read(submission), self.context)
+    def evaluate(self, message: Message) -> Decision:
+        return self.engine.evaluate(message, self.context)

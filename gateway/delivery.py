@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from functools import partial
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 import structlog
 

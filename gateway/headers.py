@@ -72,3 +72,24 @@ def _address_list(addresses: Iterable[str]) -> str:
 
 def assemble(header_block: bytes, body: bytes) -> bytes:
     return header_block + b"\r\n" + body
+
+
+_ADDRESS = re.compile(rb"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+")
+FIELD_LIMIT = 4096  # bytes of one field we look at: enough for any honest From, Date or Message-ID
+
+
+def field_value(block: bytes, name: str) -> bytes | None:
+    """The first ``name`` field's value, unfolded and capped, without parsing it (hostile headers make the
+    stdlib's parsers quadratic or recursive)."""
+    wanted = name.lower().encode()
+    for field_name, text in header_fields(block):
+        if field_name == wanted:
+            value = text.split(b":", 1)[1][:FIELD_LIMIT]
+            return b" ".join(value.split())
+    return None
+
+
+def addresses_in(value: bytes) -> list[str]:
+    """Every address-shaped token in a field: a display name that looks like an address counts too,
+    so a From: that could show a reader two addresses never passes for one."""
+    return [match.decode("utf-8", "replace").lower().strip(".") for match in _ADDRESS.findall(value)]

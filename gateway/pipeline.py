@@ -11,9 +11,6 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from email.parser import BytesHeaderParser
-from email.policy import default as default_policy
-from email.utils import getaddresses
 
 import structlog
 
@@ -25,9 +22,10 @@ from gateway.conversations import StoredConversation
 from gateway.decide import Decider
 from gateway.directory import Directory
 from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
-from gateway.headers import copy_headers, split_message
+from gateway.headers import addresses_in, copy_headers, field_value, split_message
 from gateway.models import Copy, Purpose, Receipt, Submission, new_id
 from policies.decision import Action, Decision
+from policies.message import Message
 from policies.parties import Person, Role
 
 # Larger messages are read (MIME-parsed) in a thread so one 25 MB upload cannot stall every session.
@@ -43,6 +41,7 @@ class AuthorMismatch(Exception):
 @dataclass(frozen=True, slots=True)
 class Accepted:
     submission: Submission
+    message: Message  # as the policy rules read it
     decision: Decision
     fanout: FanoutPlan
     conversation_token: str | None = None  # set on replies: the conversation they continue
@@ -95,16 +94,17 @@ class Pipeline:
     ) -> Receipt:
         structlog.contextvars.bind_contextvars(message_id=submission.message_id)
         try:
-            self.check_author(submission)
+            check_author(submission)
             if len(submission.raw) > _READ_INLINE_BYTES:
-                decision = await asyncio.to_thread(self.decider.decide, submission)
+                message = await asyncio.to_thread(self.decider.read, submission)
             else:
-                decision = self.decider.decide(submission)
+                message = self.decider.read(submission)
+            decision = self.decider.evaluate(message)
             if decision.action is Action.BLOCK:
-                await self.store.write(lambda w: self._record_refusal(w, submission, decision))
+                await self.store.write(lambda w: self._record_refusal(w, submission, message, decision))
                 log.info("message blocked", rules=[f.rule for f in decision.findings])
                 return _receipt(submission.message_id, decision)
-            accepted = Accepted(submission, decision, plan(), conversation_token)
+            accepted = Accepted(submission, message, decision, plan(), conversation_token)
             await self.store.write(lambda w: self._commit(w, accepted))
             log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
         finally:
@@ -112,21 +112,11 @@ class Pipeline:
         self.wake_delivery()
         return _receipt(submission.message_id, decision)
 
-    def check_author(self, submission: Submission) -> None:
-        """A staff member may send only as themself: any other From: is a personal channel or a forgery."""
-        headers = BytesHeaderParser(policy=default_policy).parsebytes(submission.raw, headersonly=True)
-        authors = [addr.lower() for _, addr in getaddresses(headers.get_all("From", []))]
-        if authors != [submission.envelope_from.lower()]:
-            raise AuthorMismatch(
-                f"From: must be your own district address {submission.envelope_from}"
-                + (f", not {', '.join(authors)}" if authors else "")
-            )
-
     # --- the one durable commit (runs in the archive's writer thread) ------------------------------
 
     def _commit(self, writer: Writer, accepted: Accepted) -> None:
         submission, decision = accepted.submission, accepted.decision
-        self._record_message(writer, submission, accepted.conversation_token)
+        self._record_message(writer, submission, accepted.message, accepted.conversation_token)
         writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
         for unreachable in accepted.fanout.unreachable:
             writer.append(
@@ -152,17 +142,19 @@ class Pipeline:
                 submission.message_id,
                 decision,
                 sender=submission.envelope_from,
-                subject=_subject(submission),
+                subject=accepted.message.subject,
             )
         if decision.action in (Action.HOLD, Action.DEFER) and submission.sender.role is Role.STAFF:
-            self._notify_sender(writer, submission, decision, now)
+            self._notify_sender(writer, submission, accepted.message, decision, now)
         if decision.escalate:
             self._alert(writer, submission, decision, now)
 
-    def _notify_sender(self, writer: Writer, submission: Submission, decision: Decision, now: float) -> None:
+    def _notify_sender(
+        self, writer: Writer, submission: Submission, message: Message, decision: Decision, now: float
+    ) -> None:
         subject, text = notices.sender_notice(
             decision,
-            subject=_subject(submission) or "(no subject)",
+            subject=message.subject or "(no subject)",
             recipients=[r.address for r in submission.recipients],
             zone=self.zone,
         )
@@ -252,10 +244,10 @@ class Pipeline:
         )
 
     def _record_message(
-        self, writer: Writer, submission: Submission, conversation_token: str | None = None
+        self, writer: Writer, submission: Submission, message: Message, conversation_token: str | None = None
     ) -> None:
         digest = writer.put_body(submission.raw)
-        headers = BytesHeaderParser(policy=default_policy).parsebytes(submission.raw, headersonly=True)
+        header_block, _ = split_message(submission.raw)
         writer.append(
             Record(
                 RecordKind.MESSAGE,
@@ -269,25 +261,38 @@ class Pipeline:
                     "envelope_from": submission.envelope_from,
                     "sender": _party(submission.sender, submission.envelope_from),
                     "recipients": [_party(r.person, r.address) for r in submission.recipients],
-                    "subject": _header_text(headers, "Subject"),
-                    "header_message_id": _header_text(headers, "Message-ID"),
-                    "date": _header_text(headers, "Date"),
+                    "subject": message.subject,
+                    "header_message_id": _field_text(header_block, "Message-ID"),
+                    "date": _field_text(header_block, "Date"),
+                    "attachments": [
+                        {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                        for a in message.attachments
+                    ],
                     "conversation": conversation_token,
                 },
             )
         )
 
-    def _record_refusal(self, writer: Writer, submission: Submission, decision: Decision) -> None:
-        self._record_message(writer, submission)
+    def _record_refusal(
+        self, writer: Writer, submission: Submission, message: Message, decision: Decision
+    ) -> None:
+        self._record_message(writer, submission, message)
         writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
         writer.append(
             Record(RecordKind.REFUSAL, submission.message_id, {"stage": "DATA", "reply": "550 5.7.1"})
         )
 
 
-def _subject(submission: Submission) -> str | None:
-    headers = BytesHeaderParser(policy=default_policy).parsebytes(submission.raw, headersonly=True)
-    return _header_text(headers, "Subject")
+def check_author(submission: Submission) -> None:
+    """A staff member may send only as themself: any other From: is a personal channel or a forgery."""
+    header_block, _ = split_message(submission.raw)
+    authors = addresses_in(field_value(header_block, "From") or b"")
+    if authors != [submission.envelope_from.lower()]:
+        shown = ", ".join(authors[:3])[:200]
+        raise AuthorMismatch(
+            f"From: must be your own district address {submission.envelope_from}"
+            + (f", not {shown}" if shown else "")
+        )
 
 
 def _receipt(message_id: str, decision: Decision) -> Receipt:
@@ -303,9 +308,6 @@ def _party(person: Person, address: str) -> dict[str, str]:
     return {"address": address, "person_id": person.person_id, "role": str(person.role)}
 
 
-def _header_text(headers: object, name: str) -> str | None:
-    try:
-        value = headers.get(name)  # type: ignore[attr-defined]
-    except Exception:  # a malformed header is evidence too: keep what we can, never fail the commit
-        return None
-    return None if value is None else str(value)
+def _field_text(header_block: bytes, name: str) -> str | None:
+    value = field_value(header_block, name)
+    return None if value is None else value.decode("utf-8", "replace")

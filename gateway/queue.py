@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from archive.records import Record, RecordKind, body_digest
 from archive.sqlite import Writer

@@ -95,12 +95,15 @@ class Lexicon:
     def _add(self, term: Term) -> None:
         text = term.text
         if " " in text or "-" in text or "'" in text:
-            # "piece of crap", "self-harm" match across any spaces or hyphens; "f'ing" needs its apostrophe.
+            # "piece of crap" matches across spaces or hyphens; "f'ing" and "f-ing" need their apostrophe and
+            # hyphen ("F in Physics" is a grade).
             pieces = re.split(r"([\s\-']+)", text)
             words = pieces[::2]
             tail = r"[a-z]*" if words[-1].endswith("*") else ""
             pattern = "".join(
-                re.escape(piece.strip("*")) if i % 2 == 0 else ("'" if "'" in piece else r"[\s\-]+")
+                re.escape(piece.strip("*"))
+                if i % 2 == 0
+                else ("'" if "'" in piece else "-" if "-" in piece else r"[\s\-]+")
                 for i, piece in enumerate(pieces)
             )
             regex = re.compile(r"(?<![a-z])" + pattern + tail + r"(?![a-z])")

@@ -54,5 +54,5 @@ def archive_rows(db: Path, kind: str | None = None) -> list[dict[str, Any]]:
 async def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
     """Wait until ``check()`` holds: the relay records an outcome just after the far side answers."""
     async with asyncio.timeout(within):
-        while not check():
+        while not check():  # noqa: ASYNC110 - the state lives in another process's database, not an Event
             await asyncio.sleep(0.02)

@@ -8,9 +8,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from gateway.directory import Directory
-
 from gateway.config import Settings
+from gateway.directory import Directory
 from gateway.service import Relay, running_relay
 
 

@@ -10,10 +10,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from gateway.directory import Directory
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.directory import Directory
 from gateway.service import Relay
 from tests.conftest import PASSWORD, give_passwords, relay_settings
 from tests.relay_thread import relay_in_thread

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
-from gateway.directory import Directory
 
 from gateway.config import ConfigError
+from gateway.directory import Directory
 from gateway.service import running_relay
 from tests.conftest import PASSWORD, Downstream, give_passwords, relay_settings
 from tests.tls import self_signed

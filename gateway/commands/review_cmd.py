@@ -182,7 +182,11 @@ async def _release_time(
     submission = Submission(message_id, sender, str(payload["envelope_from"]), tuple(recipients), raw,
                             datetime.fromtimestamp(now, UTC))  # fmt: skip
     decider = PolicyDecider(settings, directory)
-    timing = [f for f in decider.decide(submission).findings if f.action is Action.DEFER and f.release_at]
+    timing = [
+        f
+        for f in decider.evaluate(decider.read(submission)).findings
+        if f.action is Action.DEFER and f.release_at
+    ]
     return max([now, *(f.release_at.timestamp() for f in timing if f.release_at)])
 
 

@@ -49,11 +49,15 @@ _INFO = Phrases(
         r"(?:failed|flunked|bombed|is failing|are failing) (?:the |his |her |their |a |an |this "
         r"|last )?(?:midterm"
         r"|final|test|exam|quiz|class|course|semester|unit test|[a-z]+ (?:test|exam|quiz|class))"
+        r"|(?:reading|math|grade|writing) level|(?:two|three|four|\d|several|a few) (?:grades?"
+        r"|years?) behind|(?:below"
+        r"|above) grade level"
         r"|gpa|grade point average|promedio (?:de|general)|(?:is|are|was|were) (?:currently |now "
         r"|still )?(?:failing"
         r"|flunking|ineligible|not eligible|on academic probation|below a c)|incomplete in|(?:esta|estan|va)"
         r" reprobando|reprobo|reprobaron|d/f list",
-        "failed flunked bombed gpa grade promedio failing flunking ineligible eligible probation below"
+        "level behind failed flunked bombed gpa grade promedio failing flunking ineligible eligible"
+        " probation below"
         " incomplete"
         " reprobando reprobo"
         " reprobaron list",
@@ -61,8 +65,7 @@ _INFO = Phrases(
     phrase(
         "grades",
         r"(?:grades?|scores?|marks|results|calificacion(?:es)?|notas"
-        r"|puntajes?)[^.!?\n]{0,40}[a-z]+ ?[:=-]? ?\d{1,3}"
-        r"(?: ?%)?(?:,| and| y)",
+        r"|puntajes?)[^.!?\n]{0,40}[a-z]+ ?[:=-]? ?(?:\d{1,3}(?: ?%)?|[a-f][+-]?)(?:,| and| y)",
         "grade grades score scores marks results calificacion calificaciones notas puntaje puntajes",
     ),
     phrase(

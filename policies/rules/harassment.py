@@ -32,7 +32,9 @@ _INTENSIFIERS = (
     r"|just|simply|honestly|frankly|plain|utterly|incredibly|extremely|too|real|complete|total|absolute"
     r"|fucking"
     r"|freaking|damn|little|big|and|most|the most|lazy|stupid|dumb|fat|ugly|useless|muy|bien|tan|mas|el|la"
-    r"|bastante|demasiado|super|re|todo|toda|puro|pura|tremendo|tremenda|pinche|tal)"
+    r"|bastante|demasiado|super|re|todo|toda|puro|pura|tremendo|tremenda|pinche|tal"
+    # a person named between the verb and the insult: "es la niña más floja", "is one lazy kid"
+    r"|nino|nina|chico|chica|alumno|alumna|estudiante|jugador|jugadora|muchacho|muchacha)"
 )
 # Said to the reader: "you idiot", "you're so lazy", "don't be a dumbass", "eres un inútil".
 _TO_READER = re.compile(
@@ -135,6 +137,18 @@ _PHRASES = Phrases(
     # Doubting a person's ability or worth.
     phrase(
         "demeaning a person's ability",
+        r"(?:he|she|you|u|they|[a-z]+) (?:will never|won'?t ever|is never going to|isn'?t ever going to"
+        r"|are never"
+        r" going to|never will|is never gonna) (?:be )?(?:good|any good|smart|able|successful|learn|get it"
+        r"|understand|amount|make it|pass)|(?:nice|great|good) (?:job|work|going) (?:failing|losing"
+        r"|messing up"
+        r"|screwing up|flunking|blowing it)|people from (?:your|their|his|her) (?:country|culture|village"
+        r"|part of"
+        r" town)|(?:your|their) (?:country|culture|people) (?:always|never)",
+        "never nice great good people country culture",
+    ),
+    phrase(
+        "demeaning a person's ability",
         r"(?:doubt|don'?t think|do not think|don'?t believe|not sure) (?:that )?(?:he|she|you|they|he'?s"
         r"|she'?s"
         r"|you'?re|they'?re) (?:is |are |will |would |could |can |even |ever |really |actually "
@@ -219,9 +233,11 @@ _PHRASES = Phrases(
     ),
     phrase(
         "mocking a person",
-        r"(?:make|makes|made|making) fun of (?:you|him|her|them|your|his)|(?:given|give|gave) up on (?:you|him"
+        r"(?:make|makes|made|making) fun of (?:you|him|her|them|your|his)|(?:given|give|gave) up on (?:you"
+        r"|him"
         r"|her)|(?:he|she|you|u) (?:smells?|stinks?|reeks?)(?: so| really)?(?: bad| awful| terrible| gross)?"
-        r"|(?:don'?t|doesn'?t|do not|does not|ni siquiera) (?:even )?(?:speak|hablan|habla|sabe|saben) (?:english"
+        r"|(?:don'?t|doesn'?t|do not|does not|ni siquiera) (?:even )?(?:speak|hablan|habla|sabe"
+        r"|saben) (?:english"
         r"|ingles)|"
         r"(?:everyone|everybody|the whole (?:class|team|school|room)|all the (?:other )?(?:kids|parents"
         r"|teachers|students|players)|half the (?:class|team|parents)) (?:at [a-z]+ |in [a-z]+ )?(?:laughs"

@@ -57,7 +57,8 @@ _ORGANISATION_CUE = compile_pattern(
 )
 # An account worded as the school's own (seed 004: the school-approved page), not a staff member's.
 _SCHOOLS_OWN = compile_pattern(
-    r"official|school'?s|district'?s|our school|the school|team'?s official|de la escuela|oficial|del distrito"
+    r"official|school'?s|district'?s|our school|the school|team'?s official|de la escuela|oficial"
+    r"|del distrito"
 )
 _PERSONAL_ACCOUNT = compile_pattern(r"my|mi|personal|private|privado|privada")
 _CONTACT_VERB = compile_pattern(
@@ -136,11 +137,15 @@ def _phrases() -> Phrases:
             "invitation to a personal account",
             r"(?:snap|dm|pm|whatsapp|insta|facetime|kik|venmo|inbox) (?:me|us)(?![a-z])|friend me"
             r"|friend request"
+            r"|(?:keep|let'?s keep|continue|let'?s continue|let'?s) (?:chatting|talking|texting|messaging"
+            r"|this)"
+            rf" (?:on|over|in|via) (?:{platform}|snap|text)"
             r"|(?:add|follow|hit) (?:me|us) (?:up )?on (?:snap|sc|signal|face|whats)"
             rf"|(?:{platform}) (?:me|us)(?![a-z])"
             rf"|(?:{platform}|snap|text|message|dm|call|ping|hit) (?:me|us) (?:up )?(?:at|on|@) @?[a-z0-9_.]*"
             r"[0-9_.][a-z0-9_.]*"
-            rf"|(?:made|created|started|set up|opened) (?:a|an|our|the) (?:team )?(?:group ?chat|group|server|chat"
+            r"|(?:made|created|started|set up|opened) (?:a|an|our|the) (?:team )?(?:group ?chat|group"
+            r"|server|chat"
             rf"|page|account) (?:on|in) (?:{platform})"
             r"|slide into (?:my|the) dms|my dms",
             "snap dm pm whatsapp insta facetime kik venmo inbox friend slide dms sc signal face whats "
@@ -176,7 +181,8 @@ def _phrases() -> Phrases:
             r"|on this"
             r" number) (?:from now on|instead|going forward)|use (?:this|that|my) (?:one|number|email|address"
             r"|account) (?:from now on|instead|going forward)"
-            r"|(?:move|take|continue|switch) (?:this|our|the) (?:conversation|chat|convo|talk|discussion) (?:to|over"
+            r"|(?:move|take|continue|switch) (?:this|our|the) (?:conversation|chat|convo|talk"
+            r"|discussion) (?:to|over"
             r" to|onto) (?:text|texting|my phone|my cell|snap|insta|whatsapp|dms|private|discord)"
             r"|my (?:cell|number|phone)(?: number)? (?:is|'s) (?:already )?in (?:your|ur) (?:phone|contacts)",
             "instead now forward school district work conversation chat convo talk discussion contacts",

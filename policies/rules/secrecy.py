@@ -50,14 +50,14 @@ _HIDE_FROM_FAMILY = Phrases(
     ),
     phrase(
         "keeping contact from parents or the school",
-        rf"{_KEPT_FROM}(?:'s)? (?:don'?t|do not|doesn'?t|does not|never|won'?t) (?:need|have|has"
-        r"|needs) to know"
+        rf"(?:{_KEPT_FROM}|nobody|no one|noone)(?:'s)? (?:(?:don'?t|do not|doesn'?t|does not|never|won'?t) )?"
+        r"(?:need|have|has|needs) to know"
         rf"|(?:don'?t|do not|never) let {_KEPT_FROM} (?:know|find out|see|read|hear)"
         r"|(?:i|we) (?:won'?t|will not|wouldn'?t|will never|never|ain'?t gonna) (?:tell|say anything to"
         r"|mention it"
         rf" to) {_KEPT_FROM}",
         "know find see read hear tell say mention",
-        _KEPT_FROM_WORDS,
+        _KEPT_FROM_WORDS + " nobody no noone",
     ),
     phrase(
         "keeping contact from parents or the school",
@@ -98,9 +98,11 @@ _SECRET = Phrases(
     phrase(
         "asking to keep a secret",
         r"(?:don'?t|do not|dont|never) (?:tell|mention|say|show|share|forward|screenshot)(?: (?:it|this|that"
-        r"|these|anything|a word|about (?:it|this|us)|(?:these|this|my|our) (?:messages?|texts?|emails?|chats?)))?"
+        r"|these|anything|a word|about (?:it|this|us)|(?:these|this|my|our) (?:messages?|texts?|emails?"
+        r"|chats?)))?"
         r"(?: (?:to|with))? (?:anyone|anybody|a soul|the others|other (?:kids|students|players)|your friends)"
-        r"|(?:this|these|it|they'?re|it'?s|this is|these are) (?:is |are )?(?:just|only) (?:for you|between us)"
+        r"|(?:this|these|it|they'?re|it'?s|this is|these are) (?:is |are )?(?:just|only) (?:for you"
+        r"|between us)"
         r"|sin que (?:la escuela|nadie|tus papas|sus papas|tu mama|su mama|tu papa|su papa|la directora|el"
         r" director|la maestra|el maestro) se (?:entere|enteren|de cuenta|den cuenta)",
         "anyone anybody soul others other friends just only entere enteren cuenta",
@@ -111,7 +113,7 @@ _SECRET = Phrases(
         r"|the [a-z]+(?: [a-z]+){0,3})"
         r" (?:quiet|secret|a secret|our (?:little )?secret|on the down ?low|on the dl|between us"
         r"|between (?:you"
-        r" and me|the two of us)|to yourself|private|hush-hush|under wraps)"
+        r" and me|the two of us)|to yourself|to ourselves|between ourselves|private|hush-hush|under wraps)"
         r"|(?:just|strictly|stays|stay|this is|it'?s|that'?s|only|keep it) between (?:us|you and me|you and i"
         r"|the two of us|ourselves)|between (?:you and me|the two of us)"
         r"|between us(?=\s*[,:;!-])|let'?s not tell (?:them|anyone|anybody|your [a-z]+)"
@@ -119,7 +121,7 @@ _SECRET = Phrases(
         r"|sauce|formula|identity|mission))|(?:it|this|everything|what we talk about) (?:stays|stay"
         r"|will stay)"
         r" (?:with me|between us|in this room)",
-        "quiet secret between down dl yourself private hush wraps stays stay tell",
+        "quiet secret between down dl yourself ourselves private hush wraps stays stay tell",
     ),
     phrase(
         "asking to keep a secret",
@@ -170,10 +172,15 @@ _GIFT = Phrases(
         r"|(?:a|an|this|the) (?:little |small |special )?(?:present|gift|gift card) (?:just )?(?:for you"
         r"|from me)"
         r"(?! (?:and|or) (?:your|the))"
-        r"|because (?:you'?re|you are) (?:special|my favorite)"
-        r"|(?:got|bought|ordered|picked up|found) (?:you|u|ya) (?:that|the|a|an|some|those) (?:[a-z]+ ){0,4}(?:you"
+        r"|because (?:you'?re|you are) (?:special|my favorite)|here'?s (?:\$ ?\d+|some money|some cash"
+        r"|a little"
+        r" something) for you"
+        r"|(?:got|bought|ordered|picked up|found) (?:you|u|ya) (?:that|the|a|an|some"
+        r"|those) (?:[a-z]+ ){0,4}(?:you"
         r" (?:wanted|like|liked|love|loved|asked for|mentioned))",
-        "present presents gift gifts card surprise special something shoes sneakers phone money cash tickets wanted"
+        "here present presents gift gifts card surprise special something shoes sneakers phone money cash"
+        " tickets"
+        " wanted"
         " like liked love loved asked mentioned"
         " necklace bracelet jewelry perfume",
     ),
@@ -195,7 +202,8 @@ _CLOSE = Phrases(
         "offering a ride",
         r"(?:i|i'?ll|i will|i can|i could|let me|want me to|i'?m happy to|i don'?t mind"
         r"|happy to) (?:[a-z]+ )?"
-        r"(?:drive|give|pick|run) (?:you|u|ya|her|him) (?:home|a ride(?! on)|a lift(?! on)|up (?:at|from|after)|back home)"
+        r"(?:drive|give|pick|run) (?:you|u|ya|her|him) (?:home|a ride(?! on)|a lift(?! on)|up (?:at|from"
+        r"|after)|back home)"
         r"|(?:i|i'?ll|i will|i can|i could|let me) take (?:you|u|her|him) (?:home|out (?:for|to))"
         r"|(?:want|need) a (?:ride|lift) home",
         "home ride lift pick",
@@ -222,7 +230,8 @@ _CLOSE = Phrases(
     phrase(
         "invitation to a staff member's home",
         r"(?:come|coming|stop|swing|drop) (?:over|by) (?:to )?my (?:house|place|apartment|home)"
-        r"|(?:session|party|hang ?out|dinner|sleepover|movie night|pizza|study|get-together|bbq|cookout|lunch"
+        r"|(?:bonding|game night|session|party|hang ?out|dinner|sleepover|movie night|pizza|study"
+        r"|get-together|bbq|cookout|lunch"
         r"|pregame|pre-game|kickback|bonfire|sleep over|movie)"
         r"[^.!?\n]{0,30}(?:at|to) my (?:house|place|apartment|home|condo)"
         r"|(?:at|to) my (?:house|place|apartment|home) (?:on |this |next |after |before |for |saturday|sunday"
@@ -231,7 +240,8 @@ _CLOSE = Phrases(
     ),
     phrase(
         "meeting alone",
-        r"solo (?:tu|usted|ella|el) y yo|a solas|(?:solo|solamente) nosotros(?: dos)?|(?:ven|vengan|venga|vente"
+        r"solo (?:tu|usted|ella|el) y yo|a solas|(?:solo|solamente) nosotros(?: dos)?|(?:ven|vengan|venga"
+        r"|vente"
         r"|pasa"
         r"|pasen|nos vemos|te espero|la espero|lo espero|fiesta|sesion|estudiar|comer"
         r"|cenar)[^.!?\n]{0,25}(?:en|a)"
@@ -248,12 +258,17 @@ _CLOSE = Phrases(
         r" much |much |a lot |far )?(?:better|more) than|like i do|the way i do)|(?:they|your parents"
         r"|your mom|your dad) (?:don'?t|do not|will never|never)"
         r" (?:get|understand) (?:you|u)|mature for (?:your|ur) age|(?:more|so|really|very) mature than"
-        r"|i (?:feel like i )?can (?:really |actually )?talk to (?:you|u)|you (?:really |just |totally )?get me(?=\s*(?:[.!,]|$))"
-        r"|(?:a|our) (?:special|real|deep) (?:connection|bond)|(?:they|your parents|your mom|your dad"
+        r"|i (?:feel like i )?can (?:really |actually )?talk to (?:you|u)|you (?:really |just "
+        r"|totally )?get me(?=\s*(?:[.!,]|$))"
+        r"|(?:a|our) (?:special|real|deep) (?:connection|bond)|(?:we have|there'?s) something special"
+        r"|(?:you'?re|you are) (?:not like|different from) (?:the other|other|all the other) (?:kids"
+        r"|students|girls"
+        r"|boys|players)|(?:they|your parents|your mom|your dad"
         r"|your family) (?:wouldn'?t|won'?t|don'?t|will never|would never|couldn'?t) understand (?:our|us"
         r"|this"
         r"|what we)",
-        "favorite favourite fave special better understand understands mature talk get connection bond",
+        "favorite favourite fave special better understand understands mature talk get connection bond like"
+        " different",
     ),
     phrase(
         "excessive personal attention",

@@ -62,6 +62,22 @@ _EXPLICIT = Phrases(
     ),
     phrase(
         "comment on a person's body",
+        rf"(?:your|ur|her|his) (?:[a-z]+ )?{_BODY} (?:look|looks|looked|is|are) (?:so |really "
+        r"|super )?(?:amazing"
+        r"|great|hot|good|nice|sexy|fine|incredible|perfect|gorgeous|beautiful)"
+        r"|(?:you'?ve|you have|you'?ve got|you got) (?:got )?(?:the|a|such a|quite a|a great|a nice"
+        r"|a hot) (?:body"
+        r"|figure|bod)|what a (?:body|figure|bod)"
+        r"|(?:tienes|tiene|tienen) (?:unos|unas|un|una|los|las|el|la) (?:ojos|piernas|cuerpo|labios|sonrisa"
+        r"|pompas"
+        r"|nalgas|boca|curvas) (?:preciosos|preciosas|precioso|preciosa|hermosos|hermosas|hermoso|hermosa"
+        r"|bonitos|bonitas|lindos|lindas|divinos|divinas|perfectos|perfectas|sexys|increibles)",
+        "legs body butt ass booty bum curves figure chest boobs breasts abs thighs hips lips rack eyes bod"
+        " ojos"
+        " piernas cuerpo labios sonrisa pompas nalgas boca curvas",
+    ),
+    phrase(
+        "comment on a person's body",
         r"(?:nice|nicest|great|greatest|best|sexy|hot|pretty|prettiest|beautiful|perfect|amazing|cute|cutest"
         rf"|gorgeous|lovely|killer|fine|tight|firm|sexiest|hottest) (?:[a-z]+ )?{_BODY}(?! (?:protection|exam"
         r"|check|scan))",
@@ -153,8 +169,10 @@ _EXPLICIT = Phrases(
     ),
     phrase(
         "asking for pictures",
-        r"(?:manda|mandame|mandeme|envia|enviame|envieme|pasame|paseme) (?:una |unas |un )?(?:foto|fotos|selfie"
-        r"|selfies|video|videos)(?: tuya| tuyas| de ti| de usted)?(?: en (?:traje de bano|bikini|ropa interior"
+        r"(?:manda|mandame|mandeme|envia|enviame|envieme|pasame|paseme) (?:una |unas |un )?(?:foto|fotos"
+        r"|selfie"
+        r"|selfies|video|videos)(?: tuya| tuyas| de ti| de usted)?(?: en (?:traje de bano|bikini"
+        r"|ropa interior"
         r"|toalla|pijama|la cama)| sin ropa| desnud[oa])",
         "manda mandame mandeme envia enviame envieme pasame paseme",
     ),
@@ -178,9 +196,17 @@ _HINTS = Phrases(
         r"cute (?:pic|picture|photo|selfie|pics|photos)|(?:in|con) (?:that|those|ese|esa|esos|esas|tu|su)"
         r" (?:[a-z]+ )?(?:dress|skirt|leggings|bikini|swimsuit|vestido|vestidito|falda|faldita|escote|leggins"
         r"|mallas|traje de bano|bikini|blusa)(?! (?:code|rehearsal|for the|para (?:la|el)))"
-        r"|(?:shorts|leggings|jeans|dress|skirt|pants|top|outfit|uniform|shirt|swimsuit|bikini) (?:fit|fits|look"
-        r"|looks|hug|hugs) (?:you )?(?:perfectly|so (?:good|well|nice|right)|great|amazing|nice|tight|just right)"
-        r"|(?:have|having|some|a little) (?:a little |some )?fun (?:together|after|tonight|with me|later|alone)"
+        r"|(?:shorts|leggings|jeans|dress|skirt|pants|top|outfit|uniform|shirt|swimsuit|bikini) (?:fit|fits"
+        r"|look"
+        r"|looks|hug|hugs) (?:you )?(?:perfectly|so (?:good|well|nice|right)|great|amazing|nice|tight"
+        r"|just right)"
+        r"|(?:have|having|some|a little) (?:a little |some )?fun (?:together|after|tonight|with me|later"
+        r"|alone)"
+        r"|(?:a )?hit with the (?:ladies|girls|boys|guys)|(?:cenamos|cenar|salir|salimos|vernos) (?:juntos"
+        r"|juntas"
+        r"|tu y yo|usted y yo|a solas)|(?:dinner|drinks|coffee|a drink) (?:sometime|together|tonight|just us"
+        r"|with"
+        r" me)|(?:my|mi) (?:husband|wife|esposo|esposa) (?:is|esta) (?:out of town|away|gone|de viaje)"
         r"|just (?:you and me|the two of us)"
         r"|(?:wear|wearing|wore|put on) (?:that|those|your|the|a) (?:[a-z]+ )?(?:bikini|swimsuit|dress|skirt"
         r"|leggings|shorts|crop top|bra|tight [a-z]+)|turn(?:ing)? (?:some )?heads"
@@ -188,7 +214,9 @@ _HINTS = Phrases(
         r"|(?:your|ur) (?:girlfriend|boyfriend|gf|bf)",
         "cute dress skirt leggings bikini swimsuit vestido vestidito falda faldita escote leggins mallas"
         " traje"
-        " blusa ojala everything girlfriend boyfriend gf bf heads shorts bra fit fits hug hugs fun just",
+        " blusa ojala everything girlfriend boyfriend gf bf heads shorts bra fit fits hug hugs fun just"
+        " ladies"
+        " girls boys guys juntos juntas solas sometime together husband wife esposo esposa",
     ),
 )
 _INNUENDO = compile_pattern(

@@ -31,7 +31,10 @@ _ENCOURAGING = compile_pattern(
     r"|supply|hook)|hook (?:you|u|me) up|i got (?:you|some|u)|share|light up|chug|pregame|nothing wrong with"
     r"|no big deal|everyone does|half the team|whole team does|trust me|(?:don'?t|do not) (?:really )?care"
     r"|don'?t get caught|won'?t tell|it'?s (?:fine|ok|okay|cool|legal)|you (?:earned|deserve) it"
-    r"|calm (?:your|ur) nerves|relax|helps? (?:you )?(?:relax|focus|sleep|study|chill)|magic|works wonders"
+    r"|calms? (?:your|ur|the) nerves|takes? the edge off|help (?:yourself|yourselves)|in the (?:fridge"
+    r"|cooler)"
+    r"|want me to (?:buy|get|grab|bring|pick up)|i know a guy|ask anyone|relax|helps? (?:you )?(?:relax"
+    r"|focus|sleep|study|chill)|magic|works wonders"
     r"|worked for me|i used to|at your age|basically adults|for the kids|if you need|asking for a friend"
     r"|(?:can|could) (?:get|find) me|keep it (?:in|hidden|quiet)|sneak|sells?|selling|sold|cheap|if (?:anyone"
     r"|you|u) (?:wants?|needs?)|hook (?:you|u) up|nobody (?:actually )?(?:checks"
@@ -86,7 +89,8 @@ _PHRASES = Phrases(
     phrase(
         "encouraging underage drinking",
         r"(?:they|nobody|no one|the bartender|that place|the bouncer)(?: [a-z]+)? (?:don'?t|doesn'?t|won'?t"
-        r"|never|dont) (?:card|check (?:id|ids))|(?:hit|hitting|go to|going to|come to|meet (?:us|me) at) (?:the"
+        r"|never|dont) (?:card|check (?:id|ids))|(?:hit|hitting|go to|going to|come to|meet (?:us"
+        r"|me) at) (?:the"
         r"|a) (?:bar|club|liquor store)",
         "card check bar club liquor",
     ),

@@ -47,8 +47,12 @@ _STRONG = Phrases(
     phrase(
         "threat of physical harm",
         r"%I_WILL% " + _FILLER + r"(?:beat|mess|fuck|rough|smack|knock) %PERSON% (?:up|around|out|senseless)"
-        r"|beat the (?:crap|shit|hell|living daylights|snot) out of %PERSON%",
-        "beat mess fuck rough smack knock",
+        r"|beat(?:s|ing)? the (?:crap|shit|hell|living daylights|snot) out of %PERSON%"
+        r"|%I_WILL% "
+        + _FILLER
+        + r"(?:throw|toss|push|shove|drag|slam) %PERSON% (?:off|out of|down|through|into"
+        r"|against|across|out the)",
+        "beat beats beating mess fuck rough smack knock throw toss push shove drag slam",
     ),
     phrase(
         "threat of physical harm",
@@ -122,8 +126,10 @@ _STRONG = Phrases(
         r"|happens)"
         r" to|something bad (?:might|could|will|is going to) happen to (?:you|u|your)|(?:better )?(?:hope"
         r"|pray)"
-        r" (?:i|we) (?:never|don'?t) (?:see|find|catch|run into) (?:you|u)",
-        "hurt hit killed beat beaten jumped shame bad hope pray",
+        r" (?:i|we) (?:never|don'?t) (?:see|find|catch|run into) (?:you|u)|(?:hope|wish) (?:someone|somebody"
+        r"|they"
+        r"|he|she) (?:[a-z]+ )?(?:beats|beat|hurts|hurt|kills|kill|jumps|jump|stabs|shoots|punches|breaks)",
+        "hurt hit killed beat beaten jumped shame bad hope pray wish",
     ),
     phrase(
         "intimidation",
@@ -212,15 +218,24 @@ _STRONG = Phrases(
 _CONSEQUENCES = Phrases(
     phrase(
         "threat after a condition",
-        r"(?:%YOURE%|you|u|ur|he|she|he'?s|she'?s) (?:gonna |going to |will |'?ll |might |could |gon )?(?:get|be"
+        r"(?:%YOURE%|you|u|ur|he|she|he'?s|she'?s) (?:gonna |going to |will |'?ll |might |could "
+        r"|gon )?(?:get|be"
         r"|end up) (?:hurt|killed|beat up|beaten up|jumped|shot|stabbed|in the hospital)",
         "hurt killed beat beaten jumped shot stabbed hospital",
     ),
     phrase(
         "threat after a condition",
-        r"watch (?:yourself|your step|it)|(?:i|we) have friends (?:in|at|who)|answer to me|(?:will|'?ll) deal with"
+        r"(?:and|or|then) see what happens|what (?:happens|will happen|could happen|might happen) to (?:you"
+        r"|u|him"
+        r"|her)|(?:you|u|one) never know what (?:could|might|can|will) happen"
+        r"|(?:uno )?nunca (?:se )?sabe lo que"
+        r" (?:puede|pueda|podria) pasar|cuidese|cuidate|%I_WILL% (?:come|go|show up) (?:down "
+        r"|over )?to (?:the"
+        r"|that|your) (?:school|classroom|house|practice|field)"
+        r"|watch (?:yourself|your step|it)|(?:i|we) have friends (?:in|at|who)|answer to me|(?:will"
+        r"|'?ll) deal with"
         r" (?:you|u) (?:myself|personally)|(?:la|lo|los|te) (?:voy|vamos) a buscar",
-        "watch friends answer deal buscar",
+        "watch friends answer deal buscar happens happen sabe cuidese cuidate come go show",
     ),
     phrase(
         "threat after a condition",
@@ -270,9 +285,12 @@ _CONDITION = compile_pattern(
     r"|unless|(?:tell|say|mention) (?:anyone|anybody|a word|this)|miss (?:one|another)"
     r"|si (?:lo|la|le|me|te|se|no|usted|vuelve|vuelves|sigue|sigues|otra)|una vez mas|otra vez y|o si no"
     r"|la proxima vez|(?:se|te|le|les) (?:lo )?advierto|estas advertid[oa]|queda advertid[oa]|si (?:mi|su|tu)"
-    r"|(?:you'?ve|you have) been warned|consider (?:yourself|this (?:your|a)) warn(?:ed|ing)|keep (?:it up|doing"
+    r"|(?:you'?ve|you have) been warned|consider (?:yourself|this (?:your|a)) warn(?:ed|ing)|keep (?:it up"
+    r"|doing"
     r" that|playing|talking|pushing)|(?:you|u) (?:better|had better|'?d better)|or (?:ur|you'?re|u r|you)"
-    r"|if my (?:son|daughter|kid|child)|i swear|i have friends"
+    r"|if my (?:son|daughter|kid|child)|i swear|i have friends|keep [a-z]+ing|if (?:this|it|that|the [a-z]+"
+    r"|my"
+    r" [a-z]+) (?:isn'?t|is not|doesn'?t|does not|won'?t|aren'?t|gets|happens)"
 )
 
 
