@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -17,7 +18,7 @@ from adapters.smtp_auth import StaffAuth, Verify
 from archive.sqlite import SqliteStore
 from gateway.config import Settings
 from gateway.directory import Directory
-from gateway.models import Recipient, Submission, new_id
+from gateway.models import Receipt, Recipient, Submission, new_id
 from gateway.pipeline import AuthorMismatch, Pipeline
 from gateway.refusals import record_refusal
 from policies.parties import Role
@@ -90,7 +91,7 @@ class SubmissionHandler(StaffAuth):
         if receipt.action == "block":
             return reply.BLOCKED.format(reason=_one_line(receipt.reason))
         return reply.ACCEPTED.format(
-            message_id=receipt.message_id, note=_note(receipt.action, receipt.reason)
+            message_id=receipt.message_id, note=_note(receipt, self.settings.district.zone)
         )
 
     async def handle_exception(self, error: Exception) -> str:
@@ -136,7 +137,11 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:400] or "refused by district policy"
 
 
-def _note(action: str, reason: str) -> str:
-    if action in ("deliver", "flag"):
-        return ""
-    return f"; {_one_line(reason)}"
+def _note(receipt: Receipt, zone: ZoneInfo) -> str:
+    """What the sender's client shows after 250: when a deferred message goes out, or that it is held."""
+    if receipt.action == "defer" and receipt.release_at is not None:
+        when = receipt.release_at.astimezone(zone).strftime("%a %d %b %H:%M")
+        return f"; quiet hours: deferred until {when} district time; {_one_line(receipt.reason)}"
+    if receipt.action == "hold":
+        return f"; held for supervisor review; {_one_line(receipt.reason)}"
+    return ""

@@ -47,15 +47,12 @@ _INFO = Phrases(
     phrase(
         "grades",
         r"(?:failed|flunked|bombed|is failing|are failing) (?:the |his |her |their |a |an |this "
-        r"|last )?(?:midterm"
-        r"|final|test|exam|quiz|class|course|semester|unit test|[a-z]+ (?:test|exam|quiz|class))"
-        r"|(?:reading|math|grade|writing) level|(?:two|three|four|\d|several|a few) (?:grades?"
-        r"|years?) behind|(?:below"
-        r"|above) grade level"
-        r"|gpa|grade point average|promedio (?:de|general)|(?:is|are|was|were) (?:currently |now "
-        r"|still )?(?:failing"
-        r"|flunking|ineligible|not eligible|on academic probation|below a c)|incomplete in|(?:esta|estan|va)"
-        r" reprobando|reprobo|reprobaron|d/f list",
+        r"|last )?(?:midterm|final|test|exam|quiz|class|course|semester|unit test|[a-z]+ (?:test|exam|quiz"
+        r"|class))|(?:reading|math|grade|writing) level|(?:two|three|four|\d|several|a few) (?:grades?"
+        r"|years?) behind|(?:below|above) grade level|gpa|grade point average|promedio (?:de|general)|(?:is"
+        r"|are|was|were) (?:currently |now |still )?(?:failing|flunking|ineligible|not eligible"
+        r"|on academic probation|below a c)|incomplete in|(?:esta|estan|va) reprobando|reprobo|reprobaron"
+        r"|d/f list",
         "level behind failed flunked bombed gpa grade promedio failing flunking ineligible eligible"
         " probation below"
         " incomplete"
@@ -71,16 +68,16 @@ _INFO = Phrases(
     phrase(
         "special-education records",
         r"iep|504(?: plan)?|plan 504|special ed(?:ucation)?|educacion especial|(?:being |been )?(?:evaluated"
-        r"|tested|assessed|screened) for|evaluad[oa] (?:para|por)|qualif(?:y|ies) for (?:that |the |special"
-        r" |extra )?(?:support|services|accommodations|special ed)|accommodations?",
+        r"|tested|assessed|screened) for|evaluad[oa] (?:para|por)|qualif(?:y|ies) for (?:that |the |special "
+        r"|extra )?(?:support|services|accommodations|special ed)|accommodations?",
         "iep 504 special educacion evaluated tested assessed screened evaluado evaluada qualify qualifies"
         " accommodation accommodations",
     ),
     phrase(
         "health information",
-        r"(?:seeing|sees|saw|talking to|meeting with|goes to|going to|referred to|visits|ve a|va con|va al)"
-        r" (?:the |a |al |la |el )?(?:school )?(?:counselor|counsellor|therapist|psychologist|psychiatrist"
-        r"|social worker|psicologo|psicologa|consejero|consejera|terapeuta)",
+        r"(?:seeing|sees|saw|talking to|meeting with|goes to|going to|referred to|visits|ve a|va con"
+        r"|va al) (?:the |a |al |la |el )?(?:school )?(?:counselor|counsellor|therapist|psychologist"
+        r"|psychiatrist|social worker|psicologo|psicologa|consejero|consejera|terapeuta)",
         "counselor counsellor therapist psychologist psychiatrist worker psicologo psicologa consejero"
         " consejera"
         " terapeuta",
@@ -89,9 +86,8 @@ _INFO = Phrases(
         "discipline records",
         r"suspended|suspension|expelled|expulsion|detention|(?:office|discipline|disciplinary) referral"
         r"|(?:got|was|were|been|is|get) (?:written up|caught (?:cheating|stealing|vaping|smoking|drinking"
-        r"|with)"
-        r"|arrested|sent to the office)|(?:in|started|part in|involved in) (?:the|a) fight"
-        r"|(?:on|under) (?:a )?(?:behavior (?:plan|contract)|probation)|suspendid[oa]|expulsad[oa]"
+        r"|with)|arrested|sent to the office)|(?:in|started|part in|involved in) (?:the|a) fight|(?:on"
+        r"|under) (?:a )?(?:behavior (?:plan|contract)|probation)|suspendid[oa]|expulsad[oa]"
         r"|reporte de conducta|(?:en|la) pelea",
         "suspended suspension expelled expulsion detention referral written caught arrested office fight"
         " behavior"
@@ -100,18 +96,18 @@ _INFO = Phrases(
     phrase(
         "attendance records",
         r"(?:missed|has missed|missing|skipped) (?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven"
-        r"|twelve|several|many|a lot of|too many) (?:days|classes|school days|periods)"
-        r"|\d+ (?:absences|unexcused|tardies|tardy|excused absences)|(?:has been|was|is) (?:absent|truant"
-        r"|chronically absent)|truancy|(?:lleva|tiene|acumula) (?:\d+|[a-z]+) (?:faltas|ausencias|retardos)"
-        r"|ausentismo|ha faltado",
+        r"|twelve|several|many|a lot of|too many) (?:days|classes|school days|periods)|\d+ (?:absences"
+        r"|unexcused|tardies|tardy|excused absences)|(?:has been|was|is) (?:absent|truant|chronically absent)"
+        r"|truancy|(?:lleva|tiene|acumula) (?:\d+|[a-z]+) (?:faltas|ausencias|retardos)|ausentismo"
+        r"|ha faltado",
         "missed missing skipped absences unexcused tardies tardy absent truant truancy faltas ausencias"
         " retardos"
         " ausentismo faltado",
     ),
     phrase(
         "student ID",
-        r"(?:student|estudiante|alumno|alumna|school)(?:'s)? (?:id|number|#|no\.?|numero|matricula)"
-        r"(?: number| #| no\.?)? ?[:#]? ?\d{4,}|(?:id|matricula) ?[:#]? ?\d{5,}",
+        r"(?:student|estudiante|alumno|alumna|school)(?:'s)? (?:id|number|#|no\.?|numero|matricula)(?: number"
+        r"| #| no\.?)? ?[:#]? ?\d{4,}|(?:id|matricula) ?[:#]? ?\d{5,}",
         "id number numero matricula no",
     ),
 )
@@ -123,8 +119,8 @@ _TITLE = re.compile(
     re.IGNORECASE,
 )
 _RELATION = compile_pattern(
-    r"(?:friend|classmate|teammate|lab partner|partner|buddy|companer[oa]|amig[oa]|another student|other"
-    r" student),?"
+    r"(?:friend|classmate|teammate|lab partner|partner|buddy|companer[oa]|amig[oa]|another student"
+    r"|other student),?"
 )
 # "an F in Physics", "(F in Physics)": capital letter grades, read in the original text.
 _LETTER_GRADE = re.compile(r"[A-DF][+-]?\s+(?:in|on|en)\s+[A-Z][a-z]+")

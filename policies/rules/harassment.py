@@ -28,11 +28,9 @@ from policies.text import NormalText, normalise
 
 _INTENSIFIERS = (
     r"(?:an?|the|one|un|una|so|such|really|very|truly|totally|completely|absolutely|pretty|kind of|kinda"
-    r"|sort of"
-    r"|just|simply|honestly|frankly|plain|utterly|incredibly|extremely|too|real|complete|total|absolute"
-    r"|fucking"
-    r"|freaking|damn|little|big|and|most|the most|lazy|stupid|dumb|fat|ugly|useless|muy|bien|tan|mas|el|la"
-    r"|bastante|demasiado|super|re|todo|toda|puro|pura|tremendo|tremenda|pinche|tal"
+    r"|sort of|just|simply|honestly|frankly|plain|utterly|incredibly|extremely|too|real|complete|total"
+    r"|absolute|fucking|freaking|damn|little|big|and|most|the most|lazy|stupid|dumb|fat|ugly|useless|muy|bien"
+    r"|tan|mas|el|la|bastante|demasiado|super|re|todo|toda|puro|pura|tremendo|tremenda|pinche|tal"
     # a person named between the verb and the insult: "es la niña más floja", "is one lazy kid"
     r"|nino|nina|chico|chica|alumno|alumna|estudiante|jugador|jugadora|muchacho|muchacha)"
 )
@@ -41,9 +39,8 @@ _TO_READER = re.compile(
     r"(?:\byou|\bu|\bya|\byou'?re|\byou are|\byoure|\bur|\bu r|\byou were|\byou look|\byou sound|\byou act"
     r"|\byou seem|\byou'?ve been|\byou have been|\byou'?re being|\byou'?re getting|\byou'?ve gotten|\bare you"
     r"|\bwere you|\bdon'?t be|\bdo not be|\bstop being|\bquit being|\bstop acting|\bquit acting"
-    r"|\byou'?re acting"
-    r"|\byou act|\beres|\bfuiste|\beras|\bseas|\bpareces"
-    r"|\bte ves|\bsigues siendo|\bno seas|\basi de|\bcomo)"
+    r"|\byou'?re acting|\byou act|\beres|\bfuiste|\beras|\bseas|\bpareces|\bte ves|\bsigues siendo|\bno seas"
+    r"|\basi de|\bcomo)"
     r"(?:\s+" + _INTENSIFIERS + r")*\s+$"
 )
 # Said about someone: "... is lazy", "... es un flojo". Who that someone is is checked separately.
@@ -57,9 +54,8 @@ _EXCLAIMED = re.compile(r"(?:\bsuch|\bwhat|\bque)(?:\s+" + _INTENSIFIERS + r")*\
 _PERSON_SUBJECT = re.compile(
     r"(?:\bhe|\bshe|\bthey|\bhe'?s|\bshe'?s|\bthey'?re|\bel|\bella|\bellos|\bellas|\busted|\bustedes"
     r"|\b(?:your|ur|his|her|their|su|tu|this|that|the|el|la) (?:son|daughter|kid|child|boy|girl|student|hijo"
-    r"|hija"
-    r"|nino|nina|chamaco|muchacho|muchacha)"
-    r"|\b(?:this|that|the) (?:kid|child|boy|girl|student|player))\s*$"
+    r"|hija|nino|nina|chamaco|muchacho|muchacha)|\b(?:this|that|the) (?:kid|child|boy|girl|student"
+    r"|player))\s*$"
 )
 # Words that sound like insults but are about things: "a joke of a schedule" is not about a person.
 _AMBIGUOUS = frozenset(
@@ -84,9 +80,8 @@ _AMBIGUOUS = frozenset(
 )
 _NOT_A_PERSON_AFTER = re.compile(
     r"^\s+(?:question|questions|idea|ideas|mistake|mistakes|thing|things|rule|rules|move|moves|day|days"
-    r"|policy"
-    r"|system|portal|copier|weather|traffic|game|call|play|joke|thing|pregunta|preguntas|idea|error|cosa"
-    r"|sunday|morning|afternoon|week|river|susan)\b"
+    r"|policy|system|portal|copier|weather|traffic|game|call|play|joke|thing|pregunta|preguntas|idea|error"
+    r"|cosa|sunday|morning|afternoon|week|river|susan)\b"
 )
 _VOCATIVE_BEFORE = re.compile(r"(?:,|^|\bhey|\boye)\s*$")
 _VOCATIVE_AFTER = re.compile(r"^\s*(?:[,.!?]|$)")
@@ -138,52 +133,46 @@ _PHRASES = Phrases(
     phrase(
         "demeaning a person's ability",
         r"(?:he|she|you|u|they|[a-z]+) (?:will never|won'?t ever|is never going to|isn'?t ever going to"
-        r"|are never"
-        r" going to|never will|is never gonna) (?:be )?(?:good|any good|smart|able|successful|learn|get it"
-        r"|understand|amount|make it|pass)|(?:nice|great|good) (?:job|work|going) (?:failing|losing"
-        r"|messing up"
-        r"|screwing up|flunking|blowing it)|people from (?:your|their|his|her) (?:country|culture|village"
-        r"|part of"
-        r" town)|(?:your|their) (?:country|culture|people) (?:always|never)",
+        r"|are never going to|never will|is never gonna) (?:be )?(?:good|any good|smart|able|successful|learn"
+        r"|get it|understand|amount|make it|pass)|(?:nice|great|good) (?:job|work|going) (?:failing|losing"
+        r"|messing up|screwing up|flunking|blowing it)|people from (?:your|their|his|her) (?:country|culture"
+        r"|village|part of town)|(?:your|their) (?:country|culture|people) (?:always|never)",
         "never nice great good people country culture",
     ),
     phrase(
         "demeaning a person's ability",
         r"(?:doubt|don'?t think|do not think|don'?t believe|not sure) (?:that )?(?:he|she|you|they|he'?s"
-        r"|she'?s"
-        r"|you'?re|they'?re) (?:is |are |will |would |could |can |even |ever |really |actually "
-        r"|be )*(?:capable"
-        r"|smart enough|bright enough|good enough|able to (?:handle|keep up|do|pass|learn)|cut out for)",
+        r"|she'?s|you'?re|they'?re) (?:is |are |will |would |could |can |even |ever |really |actually "
+        r"|be )*(?:capable|smart enough|bright enough|good enough|able to (?:handle|keep up|do|pass|learn)"
+        r"|cut out for)",
         "capable enough able cut",
     ),
     phrase(
         "demeaning a person's ability",
-        r"(?:won'?t|will never|never going to|not going to|isn'?t going to|aren'?t going to|never gonna)"
-        r" amount to (?:anything|much|something)",
+        r"(?:won'?t|will never|never going to|not going to|isn'?t going to|aren'?t going to"
+        r"|never gonna) amount to (?:anything|much|something)",
         "amount",
     ),
     phrase(
         "low expectations of a person",
-        r"(?:wouldn'?t|would not|don'?t|do not|shouldn'?t|can'?t|won'?t) expect (?:much|anything|a lot|more)"
-        r" (?:from|of) (?:him|her|them|you|this kid|that kid|your (?:son|daughter|kid|child))",
+        r"(?:wouldn'?t|would not|don'?t|do not|shouldn'?t|can'?t|won'?t) expect (?:much|anything|a lot"
+        r"|more) (?:from|of) (?:him|her|them|you|this kid|that kid|your (?:son|daughter|kid|child))",
         "expect",
     ),
     phrase(
         "demeaning a person's ability",
-        r"(?:don'?t|do not|can'?t|cannot) (?:know|understand|see|imagine|believe) how (?:you|he|she|they)"
-        r" (?:ever |even )?(?:got|get|were|was|made it|passed) (?:placed|put|into|in|accepted|admitted"
+        r"(?:don'?t|do not|can'?t|cannot) (?:know|understand|see|imagine|believe) how (?:you|he|she"
+        r"|they) (?:ever |even )?(?:got|get|were|was|made it|passed) (?:placed|put|into|in|accepted|admitted"
         r"|promoted|here|this far)",
         "placed accepted admitted promoted far into",
     ),
     phrase(
         "demeaning comparison",
         r"(?:reads|read|looks|look|sounds|sound|writes|write|wrote|acts|act|acting|talks|talk|plays|play"
-        r"|played"
-        r"|playing|runs|ran|run|throw|throws|threw|cries|cry|crying|behaves|behave|behaving|fight|fights)"
-        r" like (?:a|an|some) (?:[a-z'\-]+ ){0,2}(?:grader|kindergartn?er|toddler|baby|child|monkey"
-        r"|five-year-old"
-        r"|5-year-old|girl|sissy|wimp|idiot|moron|clown|loser|preschooler|whale|pig|cow|hippo|elephant"
-        r"|blimp)",
+        r"|played|playing|runs|ran|run|throw|throws|threw|cries|cry|crying|behaves|behave|behaving|fight"
+        r"|fights) like (?:a|an|some) (?:[a-z'\-]+ ){0,2}(?:grader|kindergartn?er|toddler|baby|child|monkey"
+        r"|five-year-old|5-year-old|girl|sissy|wimp|idiot|moron|clown|loser|preschooler|whale|pig|cow|hippo"
+        r"|elephant|blimp)",
         "grader kindergartner kindergartener toddler baby child monkey old girl sissy wimp idiot moron clown"
         " loser preschooler whale pig cow hippo elephant blimp",
     ),
@@ -191,8 +180,7 @@ _PHRASES = Phrases(
         "demeaning comparison",
         r"(?:even )?(?:a|my|an) (?:[a-z'\-]+ ){0,2}(?:grader|kindergartn?er|toddler|baby|child|monkey"
         r"|five-year-old|5-year-old|dog|cat|preschooler) could (?:do|have done|write|have written|figure"
-        r"|solve"
-        r"|understand|play|run) (?:this|that|it|better)",
+        r"|solve|understand|play|run) (?:this|that|it|better)",
         "grader kindergartner kindergartener toddler baby child monkey old dog cat preschooler",
     ),
     phrase(
@@ -207,42 +195,35 @@ _PHRASES = Phrases(
     phrase(
         "humiliating a person",
         r"(?:nobody|no one|noone|none of the (?:other )?(?:kids|students|girls|boys)) (?:wants|want|likes"
-        r"|like"
-        r"|will ever want|ever wants) (?:to )?(?:sit|play|work|hang out|partner|be friends|eat|be seen)"
-        r" (?:with|near|next to) (?:you|him|her|them)",
+        r"|like|will ever want|ever wants) (?:to )?(?:sit|play|work|hang out|partner|be friends|eat"
+        r"|be seen) (?:with|near|next to) (?:you|him|her|them)",
         "nobody noone none one",
     ),
     phrase(
         "humiliating a person",
         r"(?:nobody|no one|noone)(?: (?:on|in|at|from) (?:the|this|your|our) [a-z]+)? (?:likes|cares about"
-        r"|wants"
-        r"|respects|trusts|believes) (?:you|him|her)(?! to)",
+        r"|wants|respects|trusts|believes) (?:you|him|her)(?! to)",
         "nobody noone one",
     ),
     phrase(
         "demeaning a person's ability",
         r"(?:he'?s|she'?s|he is|she is|you'?re|you are|(?:your|ur|his|her) (?:son|daughter|kid|child|boy"
-        r"|girl)"
-        r"(?: is|'s)) (?:just |really |simply |honestly |frankly )?not (?:very |that |too |particularly "
-        r"|exactly"
-        r" |all that )?(?:bright|smart|intelligent|capable|talented|clever|sharp)|not the (?:brightest"
-        r"|sharpest) (?:bulb|tool|crayon|kid|student|one)|no amount of (?:tutoring|help|practice|extra help"
-        r"|studying) (?:will|is going to|can) (?:fix|help|change)|(?:pathetic|sorry"
+        r"|girl)(?: is|'s)) (?:just |really |simply |honestly |frankly )?not (?:very |that |too "
+        r"|particularly |exactly |all that )?(?:bright|smart|intelligent|capable|talented|clever|sharp)"
+        r"|not the (?:brightest|sharpest) (?:bulb|tool|crayon|kid|student|one)|no amount of (?:tutoring|help"
+        r"|practice|extra help|studying) (?:will|is going to|can) (?:fix|help|change)|(?:pathetic|sorry"
         r"|poor) excuse for an? [a-z]+",
         "bright smart intelligent capable talented clever sharp brightest sharpest amount excuse",
     ),
     phrase(
         "mocking a person",
         r"(?:make|makes|made|making) fun of (?:you|him|her|them|your|his)|(?:given|give|gave) up on (?:you"
-        r"|him"
-        r"|her)|(?:he|she|you|u) (?:smells?|stinks?|reeks?)(?: so| really)?(?: bad| awful| terrible| gross)?"
-        r"|(?:don'?t|doesn'?t|do not|does not|ni siquiera) (?:even )?(?:speak|hablan|habla|sabe"
-        r"|saben) (?:english"
-        r"|ingles)|"
-        r"(?:everyone|everybody|the whole (?:class|team|school|room)|all the (?:other )?(?:kids|parents"
-        r"|teachers|students|players)|half the (?:class|team|parents)) (?:at [a-z]+ |in [a-z]+ )?(?:laughs"
-        r"|laughed|is laughing|are laughing|laugh|makes fun|made fun|jokes|joked) (?:at|about|of)"
-        r" (?:you|your|him|his|her|them|their)",
+        r"|him|her)|(?:he|she|you|u) (?:smells?|stinks?|reeks?)(?: so| really)?(?: bad| awful| terrible"
+        r"| gross)?|(?:don'?t|doesn'?t|do not|does not|ni siquiera) (?:even )?(?:speak|hablan|habla|sabe"
+        r"|saben) (?:english|ingles)|(?:everyone|everybody|the whole (?:class|team|school|room)"
+        r"|all the (?:other )?(?:kids|parents|teachers|students|players)|half the (?:class|team"
+        r"|parents)) (?:at [a-z]+ |in [a-z]+ )?(?:laughs|laughed|is laughing|are laughing|laugh|makes fun"
+        r"|made fun|jokes|joked) (?:at|about|of) (?:you|your|him|his|her|them|their)",
         "laughs laughed laughing laugh fun jokes joked given give gave smell smells stink stinks reek reeks"
         " english ingles",
     ),
@@ -258,8 +239,8 @@ _PHRASES = Phrases(
     ),
     phrase(
         "belittling a person",
-        r"(?:toughen up|man up|suck it up|stop being (?:such )?a (?:baby|crybaby|wimp|sissy|girl)"
-        r"|(?:stop|quit) (?:crying|whining|acting like a (?:baby|girl|child)))",
+        r"(?:toughen up|man up|suck it up|stop being (?:such )?a (?:baby|crybaby|wimp|sissy|girl)|(?:stop"
+        r"|quit) (?:crying|whining|acting like a (?:baby|girl|child)))",
         "toughen man suck crying whining baby crybaby wimp sissy",
     ),
     phrase(
@@ -267,29 +248,34 @@ _PHRASES = Phrases(
         r"shut (?:up|your (?:mouth|trap|face|pie ?hole))|callate|cierra (?:la boca|el pico|el hocico)",
         "shut callate cierra",
     ),
+    # Objectifying a student in front of others is sexual harassment as well as sexual content.
+    phrase(
+        "sexualised remark about a person",
+        r"(?:with|has|got|have|had) the (?:best|nicest|hottest|sexiest|biggest|prettiest|finest) (?:legs|body"
+        r"|butt|ass|boobs|chest|rack|curves|booty|figure)",
+        "legs body butt ass boobs chest rack curves booty figure",
+    ),
     # Body-shaming.
     phrase(
         "body-shaming",
         r"(?:lay|lays|go easy|ease up|cut back|back) (?:off|on) the (?:junk food|snacks|donuts|doughnuts"
-        r"|cookies"
-        r"|burgers|fries|sweets|candy|cake|pizza|chips|soda|carbs|buffet|cheeseburgers|twinkies|seconds)",
+        r"|cookies|burgers|fries|sweets|candy|cake|pizza|chips|soda|carbs|buffet|cheeseburgers|twinkies"
+        r"|seconds)",
         "food snacks donuts doughnuts cookies burgers fries sweets candy cake pizza chips soda carbs buffet"
         " cheeseburgers twinkies seconds",
     ),
     phrase(
         "body-shaming",
         r"(?:need|needs|should|have to|has to|gotta|better) (?:to )?(?:lose|drop|shed) (?:some|a few|a little"
-        r"|a couple|a bunch of|the)? ?(?:weight|pounds|lbs|kilos|belly|gut|baby fat|chins)"
-        r"|(?:thunder thighs|lard ?ass|double chin|muffin top|beached whale|fatso|tubby)",
+        r"|a couple|a bunch of|the)? ?(?:weight|pounds|lbs|kilos|belly|gut|baby fat|chins)|(?:thunder thighs"
+        r"|lard ?ass|double chin|muffin top|beached whale|fatso|tubby)",
         "weight pounds lbs kilos belly gut fat chins thunder lard lardass double muffin beached fatso tubby",
     ),
     phrase(
         "body-shaming",
         r"(?:deja|deje|dejes|dejen) de (?:comer|tragar) (?:tanto|tanta|tantas|tantos|porquerias|chatarra"
-        r"|dulces)"
-        r"|(?:necesita|necesitas|tiene que|tienes que|deberia|deberias) (?:bajar|perder) (?:de )?(?:peso"
-        r"|kilos"
-        r"|la panza|unos kilos)",
+        r"|dulces)|(?:necesita|necesitas|tiene que|tienes que|deberia|deberias) (?:bajar"
+        r"|perder) (?:de )?(?:peso|kilos|la panza|unos kilos)",
         "comer tragar peso kilos panza",
     ),
     # Discrimination.
@@ -303,51 +289,49 @@ _PHRASES = Phrases(
     ),
     phrase(
         "discriminatory remark",
-        r"(?:your|their) (?:kind|sort) (?:is|are|always|never|don'?t|can'?t|need|should|aren'?t)"
-        r"|(?:of|like|for) your kind(?! words| note| message| email)",
+        r"(?:your|their) (?:kind|sort) (?:is|are|always|never|don'?t|can'?t|need|should|aren'?t)|(?:of|like"
+        r"|for) your kind(?! words| note| message| email)",
         "kind sort",
     ),
     phrase(
         "discriminatory remark",
-        r"(?:go|going|get|went|should go|move|send (?:you|them)) back (?:to )?(?:your|their|his|her|where"
-        r" (?:you|they|he|she)) (?:own )?(?:country|came from|home country|homeland)",
+        r"(?:go|going|get|went|should go|move|send (?:you|them)) back (?:to )?(?:your|their|his|her"
+        r"|where (?:you|they|he|she)) (?:own )?(?:country|came from|home country|homeland)",
         "country came homeland",
     ),
     phrase(
         "discriminatory remark",
-        r"(?:need|needs|should|have to|has to|ought to|bother(?:ed)? to|take the (?:time|trouble) to|try to)"
-        r" (?:learn|speak) (?:proper |real |some |better |decent )?english|if (?:you|your family|you people"
-        r"|they|your parents) (?:spoke|could speak|would speak|learned|knew|bothered to learn|would learn)"
-        r" (?:[a-z]+ ){0,2}english",
+        r"(?:need|needs|should|have to|has to|ought to|bother(?:ed)? to|take the (?:time|trouble) to"
+        r"|try to) (?:learn|speak) (?:proper |real |some |better |decent )?english|if (?:you|your family"
+        r"|you people|they|your parents) (?:spoke|could speak|would speak|learned|knew|bothered to learn"
+        r"|would learn) (?:[a-z]+ ){0,2}english",
         "english",
     ),
     phrase(
         "discriminatory remark",
-        r"(?:learn|learned|understand|figure out) how things (?:work|are done) (?:in this country|here in"
-        r" america|in america)|(?:in|to) this country (?:before|instead of) (?:complaining|whining"
-        r"|criticizing)"
-        r"|like (?:normal|regular|real|decent|civilized) (?:people|americans|families|folks)",
+        r"(?:learn|learned|understand|figure out) how things (?:work|are done) (?:in this country"
+        r"|here in america|in america)|(?:in|to) this country (?:before|instead of) (?:complaining|whining"
+        r"|criticizing)|like (?:normal|regular|real|decent|civilized) (?:people|americans|families|folks)",
         "country normal regular decent civilized",
     ),
     phrase("discriminatory remark", r"(?:that'?s|thats|that is|this is|you'?re|you are|ur|so) so gay", "gay"),
     phrase(
         "discriminatory remark",
-        r"(?:aprender|aprendan|aprenda|aprendieran|aprendiera|hablar|hablen|hable|hablaran) (?:el )?ingles"
-        r" como (?:la )?gente|como (?:la )?gente (?:normal|decente|civilizada)",
+        r"(?:aprender|aprendan|aprenda|aprendieran|aprendiera|hablar|hablen|hable"
+        r"|hablaran) (?:el )?ingles como (?:la )?gente|como (?:la )?gente (?:normal|decente|civilizada)",
         "ingles gente",
     ),
     phrase(
         "discriminatory remark",
-        r"(?:regresen|regrese|regresate|vuelvan|vuelva|vuelvete|vete|vayanse|larguense|regresar|volver)"
-        r" (?:a|para) (?:su|tu) (?:pais|tierra|rancho)",
+        r"(?:regresen|regrese|regresate|vuelvan|vuelva|vuelvete|vete|vayanse|larguense|regresar|volver) (?:a"
+        r"|para) (?:su|tu) (?:pais|tierra|rancho)",
         "pais tierra rancho",
     ),
     phrase(
         "discriminatory remark",
         r"(?:gente|familias|personas|ninos) como (?:usted|ustedes|tu|ellos|ellas)(?: [a-z]+){0,2} (?:deben"
         r"|tienen que|siempre|nunca|no saben|no pueden|necesitan)|(?:los|las) de (?:su|tu) (?:tipo|clase"
-        r"|raza)"
-        r"|(?:en|a) este pais (?:antes de|en vez de) (?:quejarse|quejarte|reclamar)",
+        r"|raza)|(?:en|a) este pais (?:antes de|en vez de) (?:quejarse|quejarte|reclamar)",
         "gente familias personas ninos tipo clase raza pais",
     ),
     # Mocking an accent or a language.
@@ -361,18 +345,16 @@ _PHRASES = Phrases(
     phrase(
         "mocking a person's accent or speech",
         r"(?:su|tu) (?:acento|ingles|espanol|forma de hablar) (?:es|esta|suena"
-        r"|hace) (?:[a-z]+ ){0,4}(?:horrible"
-        r"|feo|dificil|ridiculo|chistoso|raro|malo|terrible)",
+        r"|hace) (?:[a-z]+ ){0,4}(?:horrible|feo|dificil|ridiculo|chistoso|raro|malo|terrible)",
         "acento ingles espanol forma",
     ),
     # Spanish demeaning.
     phrase(
         "demeaning a person",
         r"(?:no|nunca) (?:sirve|sirves|sirven) (?:para|de) nada|(?:nunca|no) (?:va|vas"
-        r"|van) a (?:llegar a nada"
-        r"|ser nadie)|(?:no creo|dudo) que (?:sea|seas|pueda|puedas|llegue|llegues) (?:capaz|a nada)"
-        r"|no (?:espere|esperes|esperen) (?:mucho|nada) de (?:el|ella|su hijo|su hija)"
-        r"|nadie quiere (?:sentarse|jugar|trabajar|estar|juntarse) con (?:el|ella|usted|contigo)"
+        r"|van) a (?:llegar a nada|ser nadie)|(?:no creo|dudo) que (?:sea|seas|pueda|puedas|llegue"
+        r"|llegues) (?:capaz|a nada)|no (?:espere|esperes|esperen) (?:mucho|nada) de (?:el|ella|su hijo"
+        r"|su hija)|nadie quiere (?:sentarse|jugar|trabajar|estar|juntarse) con (?:el|ella|usted|contigo)"
         r"|todos se (?:rien|burlan|rieron|burlaron) de (?:ti|el|ella|usted|su|tu)",
         "sirve sirves sirven nadie capaz espere esperes esperen quiere burlan rien rieron burlaron",
     ),
@@ -383,16 +365,14 @@ _PHRASES = Phrases(
 def _stereotype() -> re.Pattern[str]:
     """A group spoken of as all alike ("X people are naturally ...", "you X always ..."): never the group's
     name alone."""
-    groups = "|".join(sorted(map(re.escape, terms("identity")), key=len, reverse=True))
+    groups = "|".join(sorted(map(re.escape, terms("identity")), key=lambda g: (-len(g), g)))
     return compile_pattern(
         rf"(?:{groups})(?: like (?:you|her|him|them))?(?: people| kids| students| families| folks| parents)?"
         r" (?:are|is|were|tend to be) (?:all |always |just |so |really )*(?:naturally|genetically|inherently"
-        r"|born"
-        r"|all the same|lazy|stupid|dumb|dirty|violent|criminals|terrorists|illegals|cheap|greedy|animals"
-        r"|savages)"
+        r"|born|all the same|lazy|stupid|dumb|dirty|violent|criminals|terrorists|illegals|cheap|greedy"
+        r"|animals|savages)"
         rf"|(?:you|all you|you people|ustedes|todos ustedes) (?:los |las )?(?:{groups}) (?:always|never|all"
-        r"|are"
-        r" all|are always|just|siempre|nunca|todos|son|solo)"
+        r"|are all|are always|just|siempre|nunca|todos|son|solo)"
     )
 
 

@@ -47,8 +47,8 @@ _LINK = re.compile(
 )
 # Words that make a number someone's own, or an organisation's.
 _PERSONAL_CUE = compile_pattern(
-    r"my|me|personal|cell|mobile|real|private|home|direct|new number|mi|celular|cel|whatsapp|signal"
-    r"|telegram|text me|call me|llameme|llamame|escribame|escribeme|mandeme|mandame"
+    r"my|me|personal|cell|mobile|real|private|home|direct|new number|mi|celular|cel|whatsapp|signal|telegram"
+    r"|text me|call me|llameme|llamame|escribame|escribeme|mandeme|mandame"
 )
 _ORGANISATION_CUE = compile_pattern(
     r"office|line|department|dept|hotline|helpline|clinic|desk|center|centre|main|front|attendance|county"
@@ -129,23 +129,20 @@ def _phrases() -> Phrases:
         phrase(
             "invitation to a personal account",
             rf"(?:{platform}|snap|signal)(?: handle| username| user name| id)? ?(?::|@|is @"
-            r"|at) ?@?[a-z0-9_.]*"
-            r"[0-9_.][a-z0-9_.]*",
+            r"|at) ?@?[a-z0-9_.]*[0-9_.][a-z0-9_.]*",
             platform_words + " snap signal",
         ),
         phrase(
             "invitation to a personal account",
             r"(?:snap|dm|pm|whatsapp|insta|facetime|kik|venmo|inbox) (?:me|us)(?![a-z])|friend me"
-            r"|friend request"
-            r"|(?:keep|let'?s keep|continue|let'?s continue|let'?s) (?:chatting|talking|texting|messaging"
-            r"|this)"
+            r"|friend request|(?:keep|let'?s keep|continue|let'?s continue|let'?s) (?:chatting|talking"
+            r"|texting|messaging|this)"
             rf" (?:on|over|in|via) (?:{platform}|snap|text)"
             r"|(?:add|follow|hit) (?:me|us) (?:up )?on (?:snap|sc|signal|face|whats)"
-            rf"|(?:{platform}) (?:me|us)(?![a-z])"
-            rf"|(?:{platform}|snap|text|message|dm|call|ping|hit) (?:me|us) (?:up )?(?:at|on|@) @?[a-z0-9_.]*"
-            r"[0-9_.][a-z0-9_.]*"
-            r"|(?:made|created|started|set up|opened) (?:a|an|our|the) (?:team )?(?:group ?chat|group"
-            r"|server|chat"
+            rf"|(?:{platform}) (?:me|us)(?![a-z])|(?:{platform}|snap|text|message|dm|call|ping|hit) (?:me"
+            rf"|us) (?:up )?(?:at|on|@) @?[a-z0-9_.]*"
+            r"[0-9_.][a-z0-9_.]*|(?:made|created|started|set up|opened) (?:a|an|our"
+            r"|the) (?:team )?(?:group ?chat|group|server|chat"
             rf"|page|account) (?:on|in) (?:{platform})"
             r"|slide into (?:my|the) dms|my dms",
             "snap dm pm whatsapp insta facetime kik venmo inbox friend slide dms sc signal face whats "
@@ -154,12 +151,9 @@ def _phrases() -> Phrases:
         phrase(
             "moving contact to a personal phone or e-mail",
             r"(?:text|txt|call|reach|contact|email|e-mail|message|write|find|dm|ping|get (?:a )?hold of"
-            r"|get in"
-            r" touch with|use|try) (?:me )?(?:on|at|via|through|to|using)? ?my (?:personal|private|real|own"
-            r"|other"
-            r"|home|cell|mobile|actual|regular|normal)(?: (?:cell|phone|number|email|e-mail|account|address"
-            r"|line"
-            r"|gmail|insta|snap))?",
+            r"|get in touch with|use|try) (?:me )?(?:on|at|via|through|to|using)? ?my (?:personal|private"
+            r"|real|own|other|home|cell|mobile|actual|regular|normal)(?: (?:cell|phone|number|email|e-mail"
+            r"|account|address|line|gmail|insta|snap))?",
             "personal private real own other home cell mobile actual regular normal",
             "my",
         ),
@@ -174,17 +168,14 @@ def _phrases() -> Phrases:
         phrase(
             "moving contact off the district's channels",
             r"instead of (?:the |my |our |this )?(?:school|district|work|relay|official"
-            r"|class)(?:'s)? (?:number"
-            r"|email|e-mail|account|system|app|one|phone|line|address|texting system|texting app|portal)"
-            r"|not (?:the|my|through the|on the|via the) (?:school|district|work) (?:one|email|e-mail|number"
-            r"|account|system|app|address)|(?:text|call|message|reach|contact) me (?:here|at this number"
-            r"|on this"
-            r" number) (?:from now on|instead|going forward)|use (?:this|that|my) (?:one|number|email|address"
-            r"|account) (?:from now on|instead|going forward)"
-            r"|(?:move|take|continue|switch) (?:this|our|the) (?:conversation|chat|convo|talk"
-            r"|discussion) (?:to|over"
-            r" to|onto) (?:text|texting|my phone|my cell|snap|insta|whatsapp|dms|private|discord)"
-            r"|my (?:cell|number|phone)(?: number)? (?:is|'s) (?:already )?in (?:your|ur) (?:phone|contacts)",
+            r"|class)(?:'s)? (?:number|email|e-mail|account|system|app|one|phone|line|address|texting system"
+            r"|texting app|portal)|not (?:the|my|through the|on the|via the) (?:school|district|work) (?:one"
+            r"|email|e-mail|number|account|system|app|address)|(?:text|call|message|reach|contact) me (?:here"
+            r"|at this number|on this number) (?:from now on|instead|going forward)|use (?:this|that"
+            r"|my) (?:one|number|email|address|account) (?:from now on|instead|going forward)|(?:move|take"
+            r"|continue|switch) (?:this|our|the) (?:conversation|chat|convo|talk|discussion) (?:to|over to"
+            r"|onto) (?:text|texting|my phone|my cell|snap|insta|whatsapp|dms|private|discord)|my (?:cell"
+            r"|number|phone)(?: number)? (?:is|'s) (?:already )?in (?:your|ur) (?:phone|contacts)",
             "instead now forward school district work conversation chat convo talk discussion contacts",
         ),
         phrase(
@@ -197,13 +188,11 @@ def _phrases() -> Phrases:
             "moving contact to a personal phone or e-mail",
             r"(?:escribame|escribeme|mandeme|mandame|marqueme|marcame|llameme|llamame|contacteme|contactame"
             r"|agregueme|agregame|sigame|sigueme|hableme|hablame|texteame|mensajeame|whatsappeame|busqueme"
-            r"|buscame)"
-            r"(?: (?:un )?(?:mensaje|whats|texto))? (?:a|al|en|por|por el|por mi)(?: mi)? (?:celular|cel"
-            r"|whatsapp"
-            r"|whats|wasap|insta|instagram|numero personal|correo personal|face|facebook|tiktok|snap|telegram"
-            r"|privado|inbox|dm)|(?:mi|a mi|al|por mi) (?:celular|cel|whatsapp|whats|wasap)(?: personal)?"
-            r"|mi (?:numero|correo|telefono) (?:personal|privado|de casa)|por (?:privado|interno|inbox|dm)"
-            r"|mensaje directo",
+            r"|buscame)(?: (?:un )?(?:mensaje|whats|texto))? (?:a|al|en|por|por el|por mi)(?: mi)? (?:celular"
+            r"|cel|whatsapp|whats|wasap|insta|instagram|numero personal|correo personal|face|facebook|tiktok"
+            r"|snap|telegram|privado|inbox|dm)|(?:mi|a mi|al|por mi) (?:celular|cel|whatsapp|whats"
+            r"|wasap)(?: personal)?|mi (?:numero|correo|telefono) (?:personal|privado|de casa)|por (?:privado"
+            r"|interno|inbox|dm)|mensaje directo",
             "escribame escribeme mandeme mandame marqueme marcame llameme llamame contacteme contactame"
             " agregueme"
             " agregame sigame sigueme hableme hablame texteame mensajeame whatsappeame busqueme buscame"

@@ -22,8 +22,8 @@ from policies.text import NormalText, normalise
 
 # Aimed at the reader: "your ass", "you dumbass", "go to hell", "vete a la ..."
 _AIMED_BEFORE = re.compile(
-    r"(?:\byour|\bur|\byo|\bu|\byou|\bya|\bgo to|\bat you|\btu|\bte|\bsu|\busted|\bvete a la|\bvete al)"
-    r"\s+(?:(?:big|fat|lazy|little|sorry|stupid|dumb|own)\s+)?$"
+    r"(?:\byour|\bur|\byo|\bu|\byou|\bya|\bgo to|\bat you|\btu|\bte|\bsu|\busted|\bvete a la"
+    r"|\bvete al)\s+(?:(?:big|fat|lazy|little|sorry|stupid|dumb|own)\s+)?$"
 )
 _AIMED_AFTER = re.compile(
     r"^\s*(?:you\b|u\b|ya\b|yourself\b|off\b|up yours|te\b|usted\b|were you\b|are you\b|is wrong with you"

@@ -41,8 +41,7 @@ _HIDE_FROM_FAMILY = Phrases(
     phrase(
         "keeping contact from parents or the school",
         r"(?:don'?t|do not|dont|never|no need to|you don'?t (?:have|need) to|don'?t have to|shouldn'?t"
-        r"|better not"
-        r"|no reason to) (?:tell|mention|say|show|let on to|bring up|share|talk about"
+        r"|better not|no reason to) (?:tell|mention|say|show|let on to|bring up|share|talk about"
         r"|breathe a word)(?: (?:it|this"
         rf"|that|anything|a word|any of this|about (?:it|this|us|that|me)))?(?: (?:to|with))? {_KEPT_FROM}",
         "tell mention say show let bring share talk breathe",
@@ -70,24 +69,23 @@ _HIDE_FROM_FAMILY = Phrases(
     ),
     phrase(
         "hiding contact from oversight",
-        r"(?:so|where|because|since|that way) (?:the )?(?:%PARENTS%|%OVERSIGHT%|nobody|no one|admins?)(?: and"
-        r" (?:the )?(?:%PARENTS%|%OVERSIGHT%|admins?))? (?:can'?t|cannot|won'?t|will not|don'?t|do not|will"
-        r" never|never) (?:see|read|find out|know|check|monitor|track|access)|off the record"
+        r"(?:so|where|because|since|that way) (?:the )?(?:%PARENTS%|%OVERSIGHT%|nobody|no one"
+        r"|admins?)(?: and (?:the )?(?:%PARENTS%|%OVERSIGHT%|admins?))? (?:can'?t|cannot|won'?t|will not"
+        r"|don'?t|do not|will never|never) (?:see|read|find out|know|check|monitor|track|access)"
+        r"|off the record"
         rf"|(?:don'?t|do not|no need to) (?:cc|copy|loop in|include) {_KEPT_FROM}",
         "see read find know check monitor track access record cc copy loop include",
     ),
     phrase(
         "keeping contact from parents or the school",
         r"(?:no|nunca) (?:le |les |se lo |se la |se los )?(?:digas|diga|digan|cuentes|cuente|cuenten"
-        r"|menciones"
-        r"|mencione|mencionen|comentes|comente|ensenes|muestres)(?: nada| esto| eso)? (?:a (?:tu|su|tus|sus)"
-        r" (?:%PADRES%|maestr[oa]s?|direccion|director|directora|consejer[oa]|companer[oa]s|amig[oa]s)|a la"
-        r" (?:direccion|directora|maestra|consejera|escuela|oficina)|al (?:director|maestro|consejero"
-        r"|entrenador"
-        r"|coach)|a nadie)"
-        r"|(?:que|para que) (?:tu|su|tus|sus) %PADRES% no se (?:entere|enteren|de cuenta|den cuenta)"
-        r"|(?:tus|sus) %PADRES% no (?:tienen|tiene|necesitan|necesita) (?:que|por que) (?:saber|enterarse)"
-        r"|en (?:vez|lugar) de (?:a )?(?:tus|sus|tu|su) %PADRES%",
+        r"|menciones|mencione|mencionen|comentes|comente|ensenes|muestres)(?: nada| esto| eso)? (?:a (?:tu|su"
+        r"|tus|sus) (?:%PADRES%|maestr[oa]s?|direccion|director|directora|consejer[oa]|companer[oa]s"
+        r"|amig[oa]s)|a la (?:direccion|directora|maestra|consejera|escuela|oficina)|al (?:director|maestro"
+        r"|consejero|entrenador|coach)|a los (?:demas |otros )?(?:%PADRES%|maestros|papas|padres))|(?:que"
+        r"|para que) (?:tu|su|tus|sus) %PADRES% no se (?:entere|enteren|de cuenta|den cuenta)|(?:tus"
+        r"|sus) %PADRES% no (?:tienen|tiene|necesitan|necesita) (?:que|por que) (?:saber|enterarse)|en (?:vez"
+        r"|lugar) de (?:a )?(?:tus|sus|tu|su) %PADRES%",
         "digas diga digan cuentes cuente cuenten menciones mencione mencionen comentes comente ensenes"
         " muestres"
         " entere enteren saber enterarse vez lugar",
@@ -99,35 +97,33 @@ _SECRET = Phrases(
         "asking to keep a secret",
         r"(?:don'?t|do not|dont|never) (?:tell|mention|say|show|share|forward|screenshot)(?: (?:it|this|that"
         r"|these|anything|a word|about (?:it|this|us)|(?:these|this|my|our) (?:messages?|texts?|emails?"
-        r"|chats?)))?"
-        r"(?: (?:to|with))? (?:anyone|anybody|a soul|the others|other (?:kids|students|players)|your friends)"
-        r"|(?:this|these|it|they'?re|it'?s|this is|these are) (?:is |are )?(?:just|only) (?:for you"
-        r"|between us)"
-        r"|sin que (?:la escuela|nadie|tus papas|sus papas|tu mama|su mama|tu papa|su papa|la directora|el"
-        r" director|la maestra|el maestro) se (?:entere|enteren|de cuenta|den cuenta)",
+        r"|chats?)))?(?: (?:to|with))? (?:anyone|anybody|a soul|the others|other (?:kids|students|players)"
+        r"|your friends)|(?:this|these|it|they'?re|it'?s|this is|these are) (?:is |are )?(?:just"
+        r"|only) (?:for you|between us)|sin que (?:la escuela|nadie|tus papas|sus papas|tu mama|su mama"
+        r"|tu papa|su papa|la directora|el director|la maestra|el maestro) se (?:entere|enteren|de cuenta"
+        r"|den cuenta)",
         "anyone anybody soul others other friends just only entere enteren cuenta",
     ),
     phrase(
         "asking to keep a secret",
         r"(?:keep|keeping|kept) (?:it|this|that|things|this whole thing|our [a-z]+"
-        r"|the [a-z]+(?: [a-z]+){0,3})"
-        r" (?:quiet|secret|a secret|our (?:little )?secret|on the down ?low|on the dl|between us"
-        r"|between (?:you"
-        r" and me|the two of us)|to yourself|to ourselves|between ourselves|private|hush-hush|under wraps)"
-        r"|(?:just|strictly|stays|stay|this is|it'?s|that'?s|only|keep it) between (?:us|you and me|you and i"
-        r"|the two of us|ourselves)|between (?:you and me|the two of us)"
-        r"|between us(?=\s*[,:;!-])|let'?s not tell (?:them|anyone|anybody|your [a-z]+)"
+        r"|the [a-z]+(?: [a-z]+){0,3}) (?:quiet|secret|a secret|our (?:little )?secret|on the down ?low"
+        r"|on the dl|between us|between (?:you and me|the two of us)|to yourself|to ourselves"
+        r"|between ourselves|private|hush-hush|under wraps)|(?:just|strictly|stays|stay|this is|it'?s|that'?s"
+        r"|only|keep it) between (?:us|you and me|you and i|the two of us|ourselves)|between (?:you and me"
+        r"|the two of us)|between us(?=\s*[,:;!-])|let'?s not tell (?:them|anyone|anybody|your [a-z]+)"
         r"|our (?:little |special )?secret(?! (?:weapon|recipe|ingredient|plan|play|handshake|code|santa|word"
         r"|sauce|formula|identity|mission))|(?:it|this|everything|what we talk about) (?:stays|stay"
-        r"|will stay)"
-        r" (?:with me|between us|in this room)",
+        r"|will stay) (?:with me|between us|in this room)",
         "quiet secret between down dl yourself ourselves private hush wraps stays stay tell",
     ),
     phrase(
         "asking to keep a secret",
         r"(?:que )?quede entre (?:tu y yo|usted y yo|nosotr[oa]s)|entre (?:tu y yo|usted y yo|nosotros dos)"
-        r"|nuestro (?:pequeno )?secreto",
-        "quede entre nuestro",
+        r"|nuestro (?:pequeno )?secreto|(?:no|nunca) (?:le |les |se lo |se la |se los )?(?:digas|diga|digan"
+        r"|cuentes|cuente|cuenten|menciones|mencione|mencionen|comentes|comente|comenten)(?: nada| esto"
+        r"| eso)? a nadie",
+        "quede entre nuestro nadie",
     ),
 )
 _SURPRISE = compile_pattern(
@@ -138,9 +134,8 @@ _DELETE = Phrases(
     phrase(
         "asking to delete messages",
         r"(?:delete|erase|deleted|clear|wipe|get rid of|remove) (?:this|these|that|our|my|the"
-        r"|all (?:of )?(?:our"
-        r"|my|these|the)|your) (?:message|messages|text|texts|email|e-mail|emails|chat|chats|conversation"
-        r"|conversations|dm|dms|thread|convo|snaps?|history|phone|call log)",
+        r"|all (?:of )?(?:our|my|these|the)|your) (?:message|messages|text|texts|email|e-mail|emails|chat"
+        r"|chats|conversation|conversations|dm|dms|thread|convo|snaps?|history|phone|call log)",
         "delete erase deleted clear wipe rid remove",
         "message messages text texts email emails chat chats conversation conversations dm dms thread convo"
         " snap"
@@ -149,9 +144,9 @@ _DELETE = Phrases(
     phrase(
         "asking to delete messages",
         r"(?:borra|borre|borren|borrar|borraste|borro|borralo|elimina|elimine|eliminar) (?:este|estos|esta"
-        r"|estas"
-        r"|el|los|nuestros|nuestras|mis|tus|la|las|todo) (?:mensaje|mensajes|correo|correos|chat|chats|texto"
-        r"|textos|conversacion|conversaciones|whats)",
+        r"|estas|el|los|nuestros|nuestras|mis|tus|la|las|todo|todos los|todos nuestros|todas las"
+        r"|todos tus) (?:mensaje|mensajes|correo|correos|chat|chats|texto|textos|conversacion|conversaciones"
+        r"|whats)",
         "borra borre borren borrar borraste borro borralo elimina elimine eliminar",
     ),
 )
@@ -165,19 +160,13 @@ _GIFT = Phrases(
         "personal gift",
         r"(?:got|bought|have|left|picked up|made|am getting|'?m getting|will get|'?ll get|'?ll buy|will buy"
         r"|want to (?:buy|get|give)|wanna (?:buy|get|give)) (?:you|u|ya) (?:a |an |some |something |this "
-        r"|these"
-        r"|a little |a small |a special |little |special |new )*(?:present|presents|gift|gifts|gift card"
-        r"|surprise|something special|little something|shoes|sneakers|phone|money|cash|tickets|necklace"
-        r"|bracelet|jewelry|perfume)"
-        r"|(?:a|an|this|the) (?:little |small |special )?(?:present|gift|gift card) (?:just )?(?:for you"
-        r"|from me)"
-        r"(?! (?:and|or) (?:your|the))"
-        r"|because (?:you'?re|you are) (?:special|my favorite)|here'?s (?:\$ ?\d+|some money|some cash"
-        r"|a little"
-        r" something) for you"
-        r"|(?:got|bought|ordered|picked up|found) (?:you|u|ya) (?:that|the|a|an|some"
-        r"|those) (?:[a-z]+ ){0,4}(?:you"
-        r" (?:wanted|like|liked|love|loved|asked for|mentioned))",
+        r"|these|a little |a small |a special |little |special |new )*(?:present|presents|gift|gifts"
+        r"|gift card|surprise|something special|little something|shoes|sneakers|phone|money|cash|tickets"
+        r"|necklace|bracelet|jewelry|perfume)|(?:a|an|this|the) (?:little |small |special )?(?:present|gift"
+        r"|gift card) (?:just )?(?:for you|from me)(?! (?:and|or) (?:your|the))|because (?:you'?re"
+        r"|you are) (?:special|my favorite)|here'?s (?:\$ ?\d+|some money|some cash"
+        r"|a little something) for you|(?:got|bought|ordered|picked up|found) (?:you|u|ya) (?:that|the|a|an"
+        r"|some|those) (?:[a-z]+ ){0,4}(?:you (?:wanted|like|liked|love|loved|asked for|mentioned))",
         "here present presents gift gifts card surprise special something shoes sneakers phone money cash"
         " tickets"
         " wanted"
@@ -186,11 +175,10 @@ _GIFT = Phrases(
     ),
     phrase(
         "personal gift",
-        r"(?:te|le) (?:compre|traje|deje|tengo|regalo|regale|voy a regalar|quiero regalar|guarde)"
-        r" (?:un|una|unos|unas|algo)(?: [a-z]+){0,2} ?(?:regalo|regalito|sorpresa|tenis|zapatos|celular"
-        r"|telefono"
-        r"|dinero|especial|detalle|detallito|juguete|tarjeta de regalo|boletos|entradas|collar|pulsera)"
-        r"|(?:un|es un|son un) regalo (?:mio|para ti|de mi parte|personal)",
+        r"(?:te|le) (?:compre|traje|deje|tengo|regalo|regale|voy a regalar|quiero regalar|guarde) (?:un|una"
+        r"|unos|unas|algo)(?: [a-z]+){0,2} ?(?:regalo|regalito|sorpresa|tenis|zapatos|celular|telefono|dinero"
+        r"|especial|detalle|detallito|juguete|tarjeta de regalo|boletos|entradas|collar|pulsera)|(?:un|es un"
+        r"|son un) regalo (?:mio|para ti|de mi parte|personal)",
         "regalo regalito sorpresa tenis zapatos celular telefono dinero especial detalle detallito juguete"
         " tarjeta"
         " boletos entradas collar pulsera",
@@ -201,72 +189,57 @@ _CLOSE = Phrases(
     phrase(
         "offering a ride",
         r"(?:i|i'?ll|i will|i can|i could|let me|want me to|i'?m happy to|i don'?t mind"
-        r"|happy to) (?:[a-z]+ )?"
-        r"(?:drive|give|pick|run) (?:you|u|ya|her|him) (?:home|a ride(?! on)|a lift(?! on)|up (?:at|from"
-        r"|after)|back home)"
-        r"|(?:i|i'?ll|i will|i can|i could|let me) take (?:you|u|her|him) (?:home|out (?:for|to))"
-        r"|(?:want|need) a (?:ride|lift) home",
+        r"|happy to) (?:[a-z]+ )?(?:drive|give|pick|run) (?:you|u|ya|her|him) (?:home|a ride(?! on)"
+        r"|a lift(?! on)|up (?:at|from|after)|back home)|(?:i|i'?ll|i will|i can|i could|let me) take (?:you"
+        r"|u|her|him) (?:home|out (?:for|to))|(?:want|need) a (?:ride|lift) home",
         "home ride lift pick",
     ),
     phrase(
         "offering a ride",
         r"(?:yo )?(?:paso|pasare|voy a pasar|puedo pasar) por (?:ti|ella|el|usted)(?: a (?:su|tu) casa)?"
         r"|(?:te|la|lo) (?:llevo|lleve|llevare|puedo llevar|voy a llevar) (?:a (?:tu|su) casa|en mi (?:carro"
-        r"|coche"
-        r"|auto|camioneta))|en mi (?:carro|coche|auto|camioneta)",
+        r"|coche|auto|camioneta))|en mi (?:carro|coche|auto|camioneta)",
         "paso pasare pasar llevo lleve llevare llevar carro coche auto camioneta",
     ),
     phrase(
         "meeting alone",
         r"just (?:the two of us|you and me|you and i|us two|us)(?! and)|(?:when|while|after"
-        r"|once) (?:the room is"
-        r"|everyone'?s|everyone has|everyone is|nobody'?s|nobody is|no one'?s|no one is|the others are"
-        r"|it'?s just) (?:empty|gone|left|around|here|there|us)"
-        r"|meet (?:me |up )?(?:alone|privately|in private|somewhere private|off campus|at my (?:house|place"
-        r"|apartment|car))|(?:alone|by yourself) with me|come (?:alone|by yourself)|(?:don'?t|do not) bring"
-        r" (?:anyone|your (?:friends|parents|mom|dad))",
+        r"|once) (?:the room is|everyone'?s|everyone has|everyone is|nobody'?s|nobody is|no one'?s|no one is"
+        r"|the others are|it'?s just) (?:empty|gone|left|around|here|there|us)|meet (?:me |up )?(?:alone"
+        r"|privately|in private|somewhere private|off campus|at my (?:house|place|apartment|car))|(?:alone"
+        r"|by yourself) with me|come (?:alone|by yourself)|(?:don'?t|do not) bring (?:anyone|your (?:friends"
+        r"|parents|mom|dad))",
         "just empty gone alone privately private campus yourself bring",
     ),
     phrase(
         "invitation to a staff member's home",
-        r"(?:come|coming|stop|swing|drop) (?:over|by) (?:to )?my (?:house|place|apartment|home)"
-        r"|(?:bonding|game night|session|party|hang ?out|dinner|sleepover|movie night|pizza|study"
-        r"|get-together|bbq|cookout|lunch"
-        r"|pregame|pre-game|kickback|bonfire|sleep over|movie)"
-        r"[^.!?\n]{0,30}(?:at|to) my (?:house|place|apartment|home|condo)"
-        r"|(?:at|to) my (?:house|place|apartment|home) (?:on |this |next |after |before |for |saturday|sunday"
-        r"|tonight|tomorrow)",
+        r"(?:come|coming|stop|swing|drop) (?:over|by) (?:to )?my (?:house|place|apartment|home)|(?:bonding"
+        r"|game night|session|party|hang ?out|dinner|sleepover|movie night|pizza|study|get-together|bbq"
+        r"|cookout|lunch|pregame|pre-game|kickback|bonfire|sleep over|movie)[^.!?\n]{0,30}(?:at"
+        r"|to) my (?:house|place|apartment|home|condo)|(?:at|to) my (?:house|place|apartment|home) (?:on "
+        r"|this |next |after |before |for |saturday|sunday|tonight|tomorrow)",
         "house place apartment home condo",
     ),
     phrase(
         "meeting alone",
         r"solo (?:tu|usted|ella|el) y yo|a solas|(?:solo|solamente) nosotros(?: dos)?|(?:ven|vengan|venga"
-        r"|vente"
-        r"|pasa"
-        r"|pasen|nos vemos|te espero|la espero|lo espero|fiesta|sesion|estudiar|comer"
-        r"|cenar)[^.!?\n]{0,25}(?:en|a)"
-        r" mi casa",
+        r"|vente|pasa|pasen|nos vemos|te espero|la espero|lo espero|fiesta|sesion|estudiar|comer"
+        r"|cenar)[^.!?\n]{0,25}(?:en|a) mi casa",
         "solo solas solamente casa",
     ),
     phrase(
         "special-relationship language",
         r"(?:you'?re|you are|ur) (?:my|the) (?:favorite|favourite|fave)(?: (?:student|player|kid|one|girl"
-        r"|boy))?"
-        r"|my (?:favorite|favourite) (?:student|player|kid)|(?:you'?re|you are) (?:so )?special to me"
+        r"|boy))?|my (?:favorite|favourite) (?:student|player|kid)|(?:you'?re|you are) (?:so )?special to me"
         r"|(?:i|nobody|no one(?: else)?) (?:get|gets|understand|understands|know|knows) (?:you|u) (?:(?:way "
-        r"|so"
-        r" much |much |a lot |far )?(?:better|more) than|like i do|the way i do)|(?:they|your parents"
-        r"|your mom|your dad) (?:don'?t|do not|will never|never)"
-        r" (?:get|understand) (?:you|u)|mature for (?:your|ur) age|(?:more|so|really|very) mature than"
-        r"|i (?:feel like i )?can (?:really |actually )?talk to (?:you|u)|you (?:really |just "
-        r"|totally )?get me(?=\s*(?:[.!,]|$))"
-        r"|(?:a|our) (?:special|real|deep) (?:connection|bond)|(?:we have|there'?s) something special"
-        r"|(?:you'?re|you are) (?:not like|different from) (?:the other|other|all the other) (?:kids"
-        r"|students|girls"
-        r"|boys|players)|(?:they|your parents|your mom|your dad"
-        r"|your family) (?:wouldn'?t|won'?t|don'?t|will never|would never|couldn'?t) understand (?:our|us"
-        r"|this"
-        r"|what we)",
+        r"|so much |much |a lot |far )?(?:better|more) than|like i do|the way i do)|(?:they|your parents"
+        r"|your mom|your dad) (?:don'?t|do not|will never|never) (?:get|understand) (?:you|u)"
+        r"|mature for (?:your|ur) age|(?:more|so|really|very) mature than|i (?:feel like i )?can (?:really "
+        r"|actually )?talk to (?:you|u)|you (?:really |just |totally )?get me(?=\s*(?:[.!,]|$))|(?:a"
+        r"|our) (?:special|real|deep) (?:connection|bond)|(?:we have|there'?s) something special|(?:you'?re"
+        r"|you are) (?:not like|different from) (?:the other|other|all the other) (?:kids|students|girls|boys"
+        r"|players)|(?:they|your parents|your mom|your dad|your family) (?:wouldn'?t|won'?t|don'?t|will never"
+        r"|would never|couldn'?t) understand (?:our|us|this|what we)",
         "favorite favourite fave special better understand understands mature talk get connection bond like"
         " different",
     ),
@@ -274,17 +247,15 @@ _CLOSE = Phrases(
         "excessive personal attention",
         r"(?:can'?t|couldn'?t|cannot) stop thinking about (?:you|u|today|us|our|last night|what (?:we|you))"
         r"|i (?:think about|dream about|miss) (?:you|u|our talks|our time|our chats|talking to you"
-        r"|seeing you)"
-        r"|(?:are you|r u|you|u) (?:still )?(?:up|awake)\?|can'?t sleep"
-        r"|(?:todavia|aun|sigues) (?:estas |sigues )?despiert[oa]|no (?:dejo|puedo dejar) de pensar en (?:ti"
-        r"|hoy)",
+        r"|seeing you)|(?:are you|r u|you|u) (?:still )?(?:up|awake)\?|can'?t sleep|(?:todavia|aun"
+        r"|sigues) (?:estas |sigues )?despiert[oa]|no (?:dejo|puedo dejar) de pensar en (?:ti|hoy)",
         "thinking think dream miss up awake sleep despierto despierta pensar",
     ),
     phrase(
         "special-relationship language",
-        r"me caes (?:muy |super )?bien|eres (?:muy |tan )?especial|eres mi (?:alumn[oa]|estudiante"
-        r"|jugador[a]?)"
-        r" favorit[oa]|(?:ven|venga|acude|cuentame|dime|platicame) (?:a mi |conmigo )?en (?:vez|lugar) de",
+        r"me caes (?:muy |super )?bien|eres (?:muy |tan )?especial|(?:eres|es) mi (?:alumn[oa]|estudiante"
+        r"|jugador[a]?) favorit[oa]|(?:ven|venga|acude|cuentame|dime|platicame) (?:a mi |conmigo )?en (?:vez"
+        r"|lugar) de",
         "caes especial favorito favorita ven venga acude cuentame dime platicame",
     ),
 )

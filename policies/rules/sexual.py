@@ -55,23 +55,20 @@ _EXPLICIT = Phrases(
     ),
     phrase(
         "comment on a person's looks",
-        r"(?:hottest|sexiest|prettiest|cutest|most beautiful|best[ -]looking|finest|most attractive)"
-        r" (?:person|girl|guy|boy|student|player|one|mom|dad|parent|teacher|lady|woman|man|kid|in the"
-        r"|on the)",
+        r"(?:hottest|sexiest|prettiest|cutest|most beautiful|best[ -]looking|finest"
+        r"|most attractive) (?:person|girl|guy|boy|student|player|one|mom|dad|parent|teacher|lady|woman|man"
+        r"|kid|in the|on the)",
         "hottest sexiest prettiest cutest beautiful best finest attractive",
     ),
     phrase(
         "comment on a person's body",
         rf"(?:your|ur|her|his) (?:[a-z]+ )?{_BODY} (?:look|looks|looked|is|are) (?:so |really "
-        r"|super )?(?:amazing"
-        r"|great|hot|good|nice|sexy|fine|incredible|perfect|gorgeous|beautiful)"
-        r"|(?:you'?ve|you have|you'?ve got|you got) (?:got )?(?:the|a|such a|quite a|a great|a nice"
-        r"|a hot) (?:body"
-        r"|figure|bod)|what a (?:body|figure|bod)"
-        r"|(?:tienes|tiene|tienen) (?:unos|unas|un|una|los|las|el|la) (?:ojos|piernas|cuerpo|labios|sonrisa"
-        r"|pompas"
-        r"|nalgas|boca|curvas) (?:preciosos|preciosas|precioso|preciosa|hermosos|hermosas|hermoso|hermosa"
-        r"|bonitos|bonitas|lindos|lindas|divinos|divinas|perfectos|perfectas|sexys|increibles)",
+        r"|super )?(?:amazing|great|hot|good|nice|sexy|fine|incredible|perfect|gorgeous|beautiful)|(?:you'?ve"
+        r"|you have|you'?ve got|you got) (?:got )?(?:the|a|such a|quite a|a great|a nice|a hot) (?:body"
+        r"|figure|bod)|what a (?:body|figure|bod)|(?:tienes|tiene|tienen) (?:unos|unas|un|una|los|las|el"
+        r"|la) (?:ojos|piernas|cuerpo|labios|sonrisa|pompas|nalgas|boca|curvas) (?:preciosos|preciosas"
+        r"|precioso|preciosa|hermosos|hermosas|hermoso|hermosa|bonitos|bonitas|lindos|lindas|divinos|divinas"
+        r"|perfectos|perfectas|sexys|increibles)",
         "legs body butt ass booty bum curves figure chest boobs breasts abs thighs hips lips rack eyes bod"
         " ojos"
         " piernas cuerpo labios sonrisa pompas nalgas boca curvas",
@@ -85,18 +82,16 @@ _EXPLICIT = Phrases(
     ),
     phrase(
         "comment on a person's body",
-        r"(?:you'?ve|you have|she'?s|she has|he'?s|he has) (?:really |definitely |sure |certainly |finally )?"
-        r"filled out(?! (?:the|a|an|your|this|that|my|our|his|her|their|all|every|it|them|these|those"
-        r"|into)\b)",
+        r"(?:you'?ve|you have|she'?s|she has|he'?s|he has) (?:really |definitely |sure |certainly "
+        r"|finally )?filled out(?! (?:the|a|an|your|this|that|my|our|his|her|their|all|every|it|them|these"
+        r"|those|into)\b)",
         "filled",
     ),
     phrase(
         "comment on a person's clothing",
         rf"(?:those|that|these|your|her|his|the) (?:new |tight |little |short )?{_CLOTHES} (?:is|are|were"
-        r"|was)"
-        r" (?:a |real |quite a |such a |really )*(?:distraction|distracting|something|killing me|hot|sexy"
-        r"|fire"
-        r"|a sight)",
+        r"|was) (?:a |real |quite a |such a |really )*(?:distraction|distracting|something|killing me|hot"
+        r"|sexy|fire|a sight)",
         "distraction distracting something killing hot sexy fire sight",
     ),
     phrase(
@@ -109,24 +104,20 @@ _EXPLICIT = Phrases(
     phrase(
         "sexual innuendo",
         r"(?:private|personal|special|extra|one-on-one|1-on-1) ['\"](?:training|lesson|lessons|tutoring"
-        r"|session"
-        r"|sessions|help|practice|workout|attention)"
-        r"|(?:isn'?t|is not|not|aren'?t) the only (?:workout|exercise|cardio|thing|sport) (?:you'?re|you are"
-        r"|he'?s|she'?s|they'?re|you) (?:getting|doing|playing)"
-        r"|that'?s what she said",
+        r"|session|sessions|help|practice|workout|attention)|(?:isn'?t|is not|not"
+        r"|aren'?t) the only (?:workout|exercise|cardio|thing|sport) (?:you'?re|you are|he'?s|she'?s|they'?re"
+        r"|you) (?:getting|doing|playing)|that'?s what she said",
         "training lesson lessons tutoring session sessions help practice workout attention exercise cardio"
         " sport"
         " said",
     ),
     phrase(
         "romantic advance",
-        r"(?:get|have|catch|got) (?:you|u) (?:alone|all to myself|to myself)|(?:sleep|slept|sleeping|sleeps)"
-        r" (?:with|w/) (?:her|him|me|you|u|them)(?! (?:in|at|during|on) (?:class|the bus))"
-        r"|i (?:love|adore) (?:you|u)(?! (?:all|guys|both|too much to|for))|(?:have|got"
-        r"|had) a crush on (?:you|u)"
+        r"(?:get|have|catch|got) (?:you|u) (?:alone|all to myself|to myself)|(?:sleep|slept|sleeping"
+        r"|sleeps) (?:with|w/) (?:her|him|me|you|u|them)(?! (?:in|at|during|on) (?:class|the bus))|i (?:love"
+        r"|adore) (?:you|u)(?! (?:all|guys|both|too much to|for))|(?:have|got|had) a crush on (?:you|u)"
         r"|crushing on (?:you|u)|(?:falling|fallen|fell) (?:in love )?(?:for|with) (?:you|u)|kiss (?:you|u"
-        r"|me)"
-        r"(?! goodbye)|be my (?:girlfriend|boyfriend|valentine|date)|go out with me|date night|(?:our"
+        r"|me)(?! goodbye)|be my (?:girlfriend|boyfriend|valentine|date)|go out with me|date night|(?:our"
         r"|a) date\?",
         "love adore crush crushing falling fallen fell kiss girlfriend boyfriend valentine date out alone"
         " myself"
@@ -140,18 +131,15 @@ _EXPLICIT = Phrases(
     ),
     phrase(
         "comment on a person's looks",
-        r"whoever (?:took|takes|gets|dates|is with|goes with) (?:you|u)[^.!?\n]{0,20}lucky"
-        r"|(?:going to be|gonna be|you'?re|such|a real) a (?:real )?(?:heartbreaker|lady ?killer"
-        r"|ladies'? man)",
+        r"whoever (?:took|takes|gets|dates|is with|goes with) (?:you|u)[^.!?\n]{0,20}lucky|(?:going to be"
+        r"|gonna be|you'?re|such|a real) a (?:real )?(?:heartbreaker|lady ?killer|ladies'? man)",
         "whoever heartbreaker lady ladykiller ladies",
     ),
     phrase(
         "asking for pictures",
         r"send (?:me )?(?:a |some |more )?(?:pic|pics|picture|pictures|photo|photos|selfie|selfies"
-        r"|snap) (?:of"
-        r" (?:you|yourself|u)\b(?! (?:and|with) (?:your|the) (?:project|team|group))|in (?:your|a"
-        r"|that) (?:bikini"
-        r"|swimsuit|underwear|bra|towel)|in bed|tonight|later)",
+        r"|snap) (?:of (?:you|yourself|u)\b(?! (?:and|with) (?:your|the) (?:project|team|group))|in (?:your|a"
+        r"|that) (?:bikini|swimsuit|underwear|bra|towel)|in bed|tonight|later)",
         "pic pics picture pictures photo photos selfie selfies snap",
     ),
     # Spanish.
@@ -159,27 +147,23 @@ _EXPLICIT = Phrases(
         "comment on a person's looks",
         r"(?:que|tan|muy|bien|super) (?:guapa|guapo|hermosa|hermoso|bonita|linda|sexy|rica|rico|buena|bella"
         r"|preciosa|precioso|chula|chulo|buenota|sabrosa) (?:te ves|estas|eres|se ve usted|esta usted"
-        r"|es usted"
-        r"|luce usted|luces|andas)"
-        r"|(?:te ves|estas|eres|luces|andas|se ve usted|luce usted) (?:muy |bien |tan |super |bastante |re )*"
-        r"(?:guapa|guapo|hermosa|hermoso|sexy|rica|rico|buena|buenota|buenisima|linda|bella|preciosa|chula"
-        r"|sabrosa|bonita)",
+        r"|es usted|luce usted|luces|andas)|(?:te ves|estas|eres|luces|andas|se ve usted|luce usted) (?:muy "
+        r"|bien |tan |super |bastante |re )*(?:guapa|guapo|hermosa|hermoso|sexy|rica|rico|buena|buenota"
+        r"|buenisima|linda|bella|preciosa|chula|sabrosa|bonita)",
         "guapa guapo hermosa hermoso bonita linda sexy rica rico buena bella preciosa precioso chula chulo"
         " buenota sabrosa buenisima",
     ),
     phrase(
         "asking for pictures",
         r"(?:manda|mandame|mandeme|envia|enviame|envieme|pasame|paseme) (?:una |unas |un )?(?:foto|fotos"
-        r"|selfie"
-        r"|selfies|video|videos)(?: tuya| tuyas| de ti| de usted)?(?: en (?:traje de bano|bikini"
-        r"|ropa interior"
-        r"|toalla|pijama|la cama)| sin ropa| desnud[oa])",
+        r"|selfie|selfies|video|videos)(?: tuya| tuyas| de ti| de usted)?(?: en (?:traje de bano|bikini"
+        r"|ropa interior|toalla|pijama|la cama)| sin ropa| desnud[oa])",
         "manda mandame mandeme envia enviame envieme pasame paseme",
     ),
     phrase(
         "romantic advance",
-        r"me (?:gustas|encantas)|te amo|estoy enamorad[oa] de (?:ti|usted)|no (?:dejo|puedo dejar) de pensar"
-        r" en (?:ti|usted|lo (?:guapa|hermosa|bonita|linda))",
+        r"me (?:gustas|encantas)|te amo|estoy enamorad[oa] de (?:ti|usted)|no (?:dejo"
+        r"|puedo dejar) de pensar en (?:ti|usted|lo (?:guapa|hermosa|bonita|linda))",
         "gustas encantas amo enamorado enamorada pensar",
     ),
     phrase(
@@ -193,35 +177,32 @@ _EXPLICIT = Phrases(
 _HINTS = Phrases(
     phrase(
         "comment on a person's looks",
-        r"cute (?:pic|picture|photo|selfie|pics|photos)|(?:in|con) (?:that|those|ese|esa|esos|esas|tu|su)"
-        r" (?:[a-z]+ )?(?:dress|skirt|leggings|bikini|swimsuit|vestido|vestidito|falda|faldita|escote|leggins"
-        r"|mallas|traje de bano|bikini|blusa)(?! (?:code|rehearsal|for the|para (?:la|el)))"
-        r"|(?:shorts|leggings|jeans|dress|skirt|pants|top|outfit|uniform|shirt|swimsuit|bikini) (?:fit|fits"
-        r"|look"
-        r"|looks|hug|hugs) (?:you )?(?:perfectly|so (?:good|well|nice|right)|great|amazing|nice|tight"
-        r"|just right)"
+        r"cute (?:pic|picture|photo|selfie|pics|photos)|(?:in|con) (?:that|those|ese|esa|esos|esas|tu"
+        r"|su) (?:[a-z]+ )?(?:dress|skirt|leggings|bikini|swimsuit|vestido|vestidito|falda|faldita|escote"
+        r"|leggins|mallas|traje de bano|bikini|blusa)(?! (?:code|rehearsal|for the|para (?:la|el)))|(?:shorts"
+        r"|leggings|jeans|dress|skirt|pants|top|outfit|uniform|shirt|swimsuit|bikini) (?:fit|fits|look|looks"
+        r"|hug|hugs) (?:you )?(?:perfectly|so (?:good|well|nice|right)|great|amazing|nice|tight|just right)"
         r"|(?:have|having|some|a little) (?:a little |some )?fun (?:together|after|tonight|with me|later"
-        r"|alone)"
+        r"|alone)|(?:se ve|te ves|luce|luces) (?:usted )?(?:muy |super |bien |tan )?(?:bien|guapa|guapo|linda"
+        r"|bonita|hermosa|preciosa) hoy|(?:tomar|tomamos|tomemos|tomarnos) (?:un |una )?(?:cafe|algo|copa"
+        r"|trago) (?:conmigo|juntos|juntas|a solas|tu y yo)|(?:conmigo|juntos|juntas) a solas"
         r"|(?:a )?hit with the (?:ladies|girls|boys|guys)|(?:cenamos|cenar|salir|salimos|vernos) (?:juntos"
-        r"|juntas"
-        r"|tu y yo|usted y yo|a solas)|(?:dinner|drinks|coffee|a drink) (?:sometime|together|tonight|just us"
-        r"|with"
-        r" me)|(?:my|mi) (?:husband|wife|esposo|esposa) (?:is|esta) (?:out of town|away|gone|de viaje)"
-        r"|just (?:you and me|the two of us)"
-        r"|(?:wear|wearing|wore|put on) (?:that|those|your|the|a) (?:[a-z]+ )?(?:bikini|swimsuit|dress|skirt"
-        r"|leggings|shorts|crop top|bra|tight [a-z]+)|turn(?:ing)? (?:some )?heads"
-        r"|ojala (?:la|te|lo) (?:vea|viera|pueda ver) mas (?:seguido|a menudo)|tell me everything"
-        r"|(?:your|ur) (?:girlfriend|boyfriend|gf|bf)",
+        r"|juntas|tu y yo|usted y yo|a solas)|(?:dinner|drinks|coffee|a drink) (?:sometime|together|tonight"
+        r"|just us|with me)|(?:my|mi) (?:husband|wife|esposo|esposa) (?:is|esta) (?:out of town|away|gone"
+        r"|de viaje)|just (?:you and me|the two of us)|(?:wear|wearing|wore|put on) (?:that|those|your|the"
+        r"|a) (?:[a-z]+ )?(?:bikini|swimsuit|dress|skirt|leggings|shorts|crop top|bra|tight [a-z]+)"
+        r"|turn(?:ing)? (?:some )?heads|ojala (?:la|te|lo) (?:vea|viera|pueda ver) mas (?:seguido|a menudo)"
+        r"|tell me everything|(?:your|ur) (?:girlfriend|boyfriend|gf|bf)",
         "cute dress skirt leggings bikini swimsuit vestido vestidito falda faldita escote leggins mallas"
         " traje"
         " blusa ojala everything girlfriend boyfriend gf bf heads shorts bra fit fits hug hugs fun just"
         " ladies"
-        " girls boys guys juntos juntas solas sometime together husband wife esposo esposa",
+        " girls boys guys juntos juntas solas sometime together husband wife esposo esposa hoy cafe conmigo",
     ),
 )
 _INNUENDO = compile_pattern(
-    r"(?:if )?(?:you|u|ya) know what i mean|wink wink|[😏😘🔥🥵😍💋🍑🍆💦👅😈🤤]|;\)|😉"
-    r"|(?:si|ya|tu) sabes (?:a )?(?:lo )?que me refiero|nadie se fijo en"
+    r"(?:if )?(?:you|u|ya) know what i mean|wink wink|[😏😘🔥🥵😍💋🍑🍆💦👅😈🤤]|;\)|😉|(?:si|ya"
+    r"|tu) sabes (?:a )?(?:lo )?que me refiero|nadie se fijo en"
 )
 _EXCUSED_AFTER = {
     "naked": re.compile(r"^ (?:eye|mole|truth|flame)"),
@@ -253,7 +234,9 @@ class SexualRule:
             found.append(Found("sexual language", word.start, word.end))
         found.extend(find(_EXPLICIT, text))
         if not found:
+            # A hint needs company: innuendo beside it, or a second, different hint.
             hints = find(_HINTS, text)
-            if hints and _INNUENDO.search(canonical):
+            distinct_hints = {canonical[h.start : h.end] for h in hints}
+            if hints and (_INNUENDO.search(canonical) or len(distinct_hints) > 1):
                 found.extend(hints)
         return [hit(self.category, f.label, text, f, Severity.HIGH) for f in distinct(found)]

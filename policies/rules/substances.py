@@ -32,25 +32,24 @@ _ENCOURAGING = compile_pattern(
     r"|no big deal|everyone does|half the team|whole team does|trust me|(?:don'?t|do not) (?:really )?care"
     r"|don'?t get caught|won'?t tell|it'?s (?:fine|ok|okay|cool|legal)|you (?:earned|deserve) it"
     r"|calms? (?:your|ur|the) nerves|takes? the edge off|help (?:yourself|yourselves)|in the (?:fridge"
-    r"|cooler)"
-    r"|want me to (?:buy|get|grab|bring|pick up)|i know a guy|ask anyone|relax|helps? (?:you )?(?:relax"
-    r"|focus|sleep|study|chill)|magic|works wonders"
-    r"|worked for me|i used to|at your age|basically adults|for the kids|if you need|asking for a friend"
-    r"|(?:can|could) (?:get|find) me|keep it (?:in|hidden|quiet)|sneak|sells?|selling|sold|cheap|if (?:anyone"
-    r"|you|u) (?:wants?|needs?)|hook (?:you|u) up|nobody (?:actually )?(?:checks"
-    r"|will know|notices|cares)|lol|lmao|haha|[😂🍺🍻🍷🥃🍾💨🌿🍁😉😜]"
+    r"|cooler)|want me to (?:buy|get|grab|bring|pick up)|i know a guy|ask anyone|relax"
+    r"|helps? (?:you )?(?:relax|focus|sleep|study|chill)|magic|works wonders|worked for me|i used to"
+    r"|at your age|basically adults|for the kids|if you need|asking for a friend|(?:can|could) (?:get"
+    r"|find) me|keep it (?:in|hidden|quiet)|sneak|sells?|selling|sold|cheap|if (?:anyone|you|u) (?:wants?"
+    r"|needs?)|hook (?:you|u) up|nobody (?:actually )?(?:checks|will know|notices|cares)|lol|lmao|haha"
+    r"|[😂🍺🍻🍷🥃🍾💨🌿🍁😉😜]"
     # Spanish
-    r"|tomate|toma|fumate|fume|fumarse|fumese|fumes|pruebe|pruebala|trae|traigan|traiga|compra"
-    r"|comprate|consigue|consigueme|un poquito|un par de|invito|yo pongo|corre por mi cuenta"
-    r"|no pasa nada|nada del otro mundo|me funcionaba|me funciono|te relaja|le relaja|para relajarse"
-    r"|para los (?:chicos|muchachos|ninos)|nadie se da cuenta|jaja|si quieres|si quiere|hazlo|hagalo"
-    r"|nadie (?:revisa|checa|se da cuenta|te ve|se entera|dice nada)|if you want|take (?:one|a couple|a few)"
+    r"|tomate|toma|fumate|fume|fumarse|fumese|fumes|pruebe|pruebala|trae|traigan|traiga|compra|comprate"
+    r"|consigue|consigueme|un poquito|un par de|invito|yo pongo|corre por mi cuenta|no pasa nada"
+    r"|nada del otro mundo|me funcionaba|me funciono|te relaja|le relaja|para relajarse|para los (?:chicos"
+    r"|muchachos|ninos)|nadie se da cuenta|jaja|si quieres|si quiere|hazlo|hagalo|nadie (?:revisa|checa"
+    r"|se da cuenta|te ve|se entera|dice nada)|if you want|take (?:one|a couple|a few)"
 )
 # What a follow-up sentence may add: "I honestly don't care, just don't get caught."
 _NORMALISING = compile_pattern(
     r"(?:don'?t|do not) (?:really )?care|don'?t get caught|won'?t tell|no big deal|nothing wrong with"
-    r"|everyone"
-    r" does|trust me|it'?s (?:fine|ok|okay|cool)|you (?:earned|deserve) it|no pasa nada|nada del otro mundo"
+    r"|everyone does|trust me|it'?s (?:fine|ok|okay|cool)|you (?:earned|deserve) it|no pasa nada"
+    r"|nada del otro mundo"
 )
 # Right before the word: "a few beers", "a little weed", "a couple of Adderall".
 _QUANTITY_BEFORE = compile_pattern(
@@ -58,17 +57,15 @@ _QUANTITY_BEFORE = compile_pattern(
 )
 _EDUCATION = compile_pattern(
     r"awareness|prevention|prevent|red ribbon|health class|health department|say no|risks?|dangers?|dangerous"
-    r"|safety|drug-free|free of|education|educational|policy|policies|prohibited|not allowed|banned|against"
-    r" the rules|confiscated|consequences|suspension|suspended|detention|counselor|nurse|talk with your child"
-    r"|talking with your child|effects|addiction|addictive|resist|peer pressure|lab|reagent|experiment|avoid"
-    r"|quit|quitting|dejar de"
-    r"|contra las drogas|libres? de drogas|riesgos?|prevencion|peligros?|concientizacion|campana|salud"
-    r"|liston rojo|hablen con sus hijos|prohibid[oa]"
+    r"|safety|drug-free|free of|education|educational|policy|policies|prohibited|not allowed|banned"
+    r"|against the rules|confiscated|consequences|suspension|suspended|detention|counselor|nurse"
+    r"|talk with your child|talking with your child|effects|addiction|addictive|resist|peer pressure|lab"
+    r"|reagent|experiment|avoid|quit|quitting|dejar de|contra las drogas|libres? de drogas|riesgos?"
+    r"|prevencion|peligros?|concientizacion|campana|salud|liston rojo|hablen con sus hijos|prohibid[oa]"
 )
 _PARTY = compile_pattern(
     r"party|parties|my place|my house|after ?party|celebrate|celebration|bar|club|tailgate|kegger|fiesta"
-    r"|pachanga|peda|festejo|festejar"
-    r"|[🍺🍻🍷🥃🍾]"
+    r"|pachanga|peda|festejo|festejar|[🍺🍻🍷🥃🍾]"
 )
 _YOUNG = compile_pattern(
     r"kids?|students?|players?|team|seniors|juniors|minors?|underage|teens?|teenagers?|boys|girls|your (?:son"
@@ -79,9 +76,8 @@ _PHRASES = Phrases(
     phrase(
         "encouraging getting drunk or high",
         r"(?:get|getting|got|go get|gonna get|let'?s get|going to get) (?:so |super |really "
-        r"|totally )?(?:drunk"
-        r"|wasted|hammered|plastered|stoned|faded|crossfaded|buzzed|tipsy|turnt|blitzed|blazed|sloshed"
-        r"|high(?=\s*(?:[.!?,😂]|$|tonight|together|with|before|after|and|lol))"
+        r"|totally )?(?:drunk|wasted|hammered|plastered|stoned|faded|crossfaded|buzzed|tipsy|turnt|blitzed"
+        r"|blazed|sloshed|high(?=\s*(?:[.!?,😂]|$|tonight|together|with|before|after|and|lol))"
         r"|baked(?=\s*(?:[.!?,😂]|$|tonight|lol)))",
         "drunk wasted hammered plastered stoned faded crossfaded buzzed tipsy turnt blitzed blazed sloshed"
         " high baked",
@@ -90,17 +86,14 @@ _PHRASES = Phrases(
         "encouraging underage drinking",
         r"(?:they|nobody|no one|the bartender|that place|the bouncer)(?: [a-z]+)? (?:don'?t|doesn'?t|won'?t"
         r"|never|dont) (?:card|check (?:id|ids))|(?:hit|hitting|go to|going to|come to|meet (?:us"
-        r"|me) at) (?:the"
-        r"|a) (?:bar|club|liquor store)",
+        r"|me) at) (?:the|a) (?:bar|club|liquor store)",
         "card check bar club liquor",
     ),
     phrase(
         "encouraging misuse of medication",
         r"(?:take|try|have|want|need|pop|borrow) (?:one of |a couple of |some of |a few of |one |a couple "
-        r"|some )?"
-        r"(?:my|mine|these|those|his|her) (?:pain ?|sleeping |sleep |anxiety |prescription |extra )?(?:pills"
-        r"|meds"
-        r"|medication|prescription|tablets|painkillers|adderall|xanax|percs|oxys)",
+        r"|some )?(?:my|mine|these|those|his|her) (?:pain ?|sleeping |sleep |anxiety |prescription "
+        r"|extra )?(?:pills|meds|medication|prescription|tablets|painkillers|adderall|xanax|percs|oxys)",
         "pills meds medication prescription tablets painkillers adderall xanax percs oxys",
     ),
     phrase(
@@ -115,14 +108,12 @@ _ILLEGAL = Phrases(
         "encouraging shoplifting",
         r"nobody (?:actually |really |ever )?(?:checks|looks at|scans) (?:the|your|a) (?:bag|bags|receipt"
         r"|receipts|cart)|(?:walk|walked|just walk) out (?:without paying|with it)"
-        r"|without paying (?:for )?(?:it"
-        r"|them)|(?:don'?t|no need to|skip) (?:pay|paying|scan|scanning) (?:for )?(?:it|them)"
-        r"|(?:steal|swipe|pocket|lift) (?:it|them|one|some|a few) from (?:the )?(?:store|shop|mall|target"
-        r"|walmart|cvs|walgreens|gas station)|nadie (?:revisa|checa|se fija en) (?:la|las|el|los) (?:bolsa"
-        r"|bolsas|ticket|recibo)|sin pagar"
-        r"|(?:pocket|swipe|steal|nab|lift|sneak|take|grab)[^.!?\n]{0,60}nobody (?:will|would|'?ll|is gonna"
-        r"|is going"
-        r" to|ever) (?:notice|know|find out|miss|check)",
+        r"|without paying (?:for )?(?:it|them)|(?:don'?t|no need to|skip) (?:pay|paying|scan"
+        r"|scanning) (?:for )?(?:it|them)|(?:steal|swipe|pocket|lift) (?:it|them|one|some"
+        r"|a few) from (?:the )?(?:store|shop|mall|target|walmart|cvs|walgreens|gas station)|nadie (?:revisa"
+        r"|checa|se fija en) (?:la|las|el|los) (?:bolsa|bolsas|ticket|recibo)|sin pagar|(?:pocket|swipe|steal"
+        r"|nab|lift|sneak|take|grab)[^.!?\n]{0,60}nobody (?:will|would|'?ll|is gonna|is going to"
+        r"|ever) (?:notice|know|find out|miss|check)",
         "bag bags receipt receipts cart paying pay scan scanning store shop mall walmart cvs walgreens bolsa"
         " bolsas ticket recibo pagar notice",
     ),

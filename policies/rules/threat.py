@@ -29,16 +29,15 @@ _HARM = (
 )
 _BODY = (
     r"(?:legs?|arms?|necks?|face|faces|nose|jaw|teeth|skull|head|bones|fingers|kneecaps?|knees?|ribs|back"
-    r"|throat"
-    r"|eyes?|hands?|spine)"
+    r"|throat|eyes?|hands?|spine)"
 )
 _PROPERTY = r"(?:tires|tyres|car|truck|windows?|house|windshield|mailbox)"
 
 _STRONG = Phrases(
     phrase(
         "threat of physical harm",
-        rf"(?:%I_WILL%|someone (?:should|will|is going to|is gonna|oughta)|somebody (?:should|will|is gonna))"
-        rf" {_FILLER}{_HARM} %PERSON%(?! (?:an?|the|a quick) (?:e-?mail|text|message|note|line"
+        rf"(?:%I_WILL%|someone (?:should|will|is going to|is gonna|oughta)|somebody (?:should|will"
+        rf"|is gonna)) {_FILLER}{_HARM} %PERSON%(?! (?:an?|the|a quick) (?:e-?mail|text|message|note|line"
         r"|reminder|invite|link|update|copy))(?! up| back| off| a )",
         "kill murder strangle choke stab shoot smack slap punch hurt drown hang end destroy bury whoop jump"
         " smash"
@@ -47,8 +46,7 @@ _STRONG = Phrases(
     phrase(
         "threat of physical harm",
         r"%I_WILL% " + _FILLER + r"(?:beat|mess|fuck|rough|smack|knock) %PERSON% (?:up|around|out|senseless)"
-        r"|beat(?:s|ing)? the (?:crap|shit|hell|living daylights|snot) out of %PERSON%"
-        r"|%I_WILL% "
+        r"|beat(?:s|ing)? the (?:crap|shit|hell|living daylights|snot) out of %PERSON%|%I_WILL% "
         + _FILLER
         + r"(?:throw|toss|push|shove|drag|slam) %PERSON% (?:off|out of|down|through|into"
         r"|against|across|out the)",
@@ -72,8 +70,7 @@ _STRONG = Phrases(
     phrase(
         "telling someone to die",
         r"(?:go )?kill %YOU%self|kys|go die|drop dead(?! gorgeous)|(?:hope|wish) (?:you|u) (?:die|get hit"
-        r"|get hurt"
-        r"|were dead)",
+        r"|get hurt|were dead)",
         "kill kys die dead hit hurt",
     ),
     phrase(
@@ -108,8 +105,8 @@ _STRONG = Phrases(
     phrase("intimidation", r"or else(?=\s*(?:[.!?]|$))|there will be hell to pay", "else hell"),
     phrase(
         "threat of violence at school",
-        r"shoot (?:this|the|that|our|your) (?:whole |entire |damn |fucking )?(?:school|place|class|building)"
-        r" up|(?:me|te|le|les|lo|la) (?:vas|va|van) a conocer",
+        r"shoot (?:this|the|that|our|your) (?:whole |entire |damn |fucking )?(?:school|place|class"
+        r"|building) up|(?:me|te|le|les|lo|la) (?:vas|va|van) a conocer",
         "shoot conocer",
     ),
     phrase(
@@ -121,14 +118,11 @@ _STRONG = Phrases(
     phrase(
         "veiled threat",
         r"(?:people|kids|guys|teachers|coaches|parents|students) like (?:you|u) (?:get|end up|tend to get"
-        r"|usually"
-        r" get) (?:hurt|hit|killed|beat up|beaten|jumped)|shame if something (?:happened|were to happen"
-        r"|happens)"
-        r" to|something bad (?:might|could|will|is going to) happen to (?:you|u|your)|(?:better )?(?:hope"
-        r"|pray)"
-        r" (?:i|we) (?:never|don'?t) (?:see|find|catch|run into) (?:you|u)|(?:hope|wish) (?:someone|somebody"
-        r"|they"
-        r"|he|she) (?:[a-z]+ )?(?:beats|beat|hurts|hurt|kills|kill|jumps|jump|stabs|shoots|punches|breaks)",
+        r"|usually get) (?:hurt|hit|killed|beat up|beaten|jumped)|shame if something (?:happened"
+        r"|were to happen|happens) to|something bad (?:might|could|will|is going to) happen to (?:you|u|your)"
+        r"|(?:better )?(?:hope|pray) (?:i|we) (?:never|don'?t) (?:see|find|catch|run into) (?:you|u)|(?:hope"
+        r"|wish) (?:someone|somebody|they|he|she) (?:[a-z]+ )?(?:beats|beat|hurts|hurt|kills|kill|jumps|jump"
+        r"|stabs|shoots|punches|breaks)",
         "hurt hit killed beat beaten jumped shame bad hope pray wish",
     ),
     phrase(
@@ -147,15 +141,16 @@ _STRONG = Phrases(
     ),
     phrase(
         "intimidation",
-        r"(?:call|calling|called|report|reporting|reported) (?:ice|immigration|la migra|homeland security)"
-        r"(?: on| about)?|get (?:you|your family|them|her|him) deported|have (?:you|your family) deported",
+        r"(?:call|calling|called|report|reporting|reported) (?:ice|immigration|la migra"
+        r"|homeland security)(?: on| about)?|get (?:you|your family|them|her|him) deported|have (?:you"
+        r"|your family) deported",
         "ice immigration migra homeland deported",
     ),
     phrase(
         "threat of violence at school",
         r"(?:bring|bringing|brought|have|got|carry|carrying|pull|pulling|use) (?:a|my|his|her|the|some|dad'?s"
-        r"|my dad'?s) (?:gun|knife|knives|weapon|pistol|rifle|blade|glock|piece) (?:to|into|at|on|in)"
-        r" (?:school|class|campus|the school|practice|the game|you|him|her)",
+        r"|my dad'?s) (?:gun|knife|knives|weapon|pistol|rifle|blade|glock|piece) (?:to|into|at|on"
+        r"|in) (?:school|class|campus|the school|practice|the game|you|him|her)",
         "gun knife knives weapon pistol rifle blade glock piece",
     ),
     phrase(
@@ -175,9 +170,7 @@ _STRONG = Phrases(
         "threat of physical punishment",
         r"(?:run|running|runs|do|doing|sprints|laps|suicides|burpees|push-?ups|work|working|drill|drilling"
         r"|make) [^.!?\n]{0,30}(?:until|till|til|'til) (?:you|he|she|they|u) (?:puke|throw up|vomit|bleed"
-        r"|pass"
-        r" out|collapse"
-        r"|drop|can'?t (?:walk|stand|breathe|move)|cry|beg)",
+        r"|pass out|collapse|drop|can'?t (?:walk|stand|breathe|move)|cry|beg)",
         "until till til",
     ),
     # Spanish.
@@ -185,14 +178,11 @@ _STRONG = Phrases(
     phrase(
         "threat of physical harm",
         r"te (?:voy|vamos|va|van) a (?:matar|golpear|pegar|madrear|quebrar|reventar|partir|romper"
-        r"|dar (?:una )?"
-        r"(?:golpiza|paliza|madriza|chinga))"
-        r"|(?:le|lo|la|los|las|les) (?:voy|vamos|va|van) a (?:matar|golpear|madrear|dar (?:una )?(?:golpiza"
-        r"|paliza|madriza|chinga))|le (?:voy|vamos) a pegar"
-        r"|(?:voy|vamos|va|van) a (?:(?:matar|golpear|madrear)(?:te|le|lo|la|los|las)|(?:pegar|romper|partir"
-        r"|quebrar|reventar)(?:te|le))(?![a-z])"
-        r"|(?:te|le) (?:voy|vamos|va|van) a (?:partir|romper|quebrar) (?:la cara|la madre|la boca|el hocico"
-        r"|los dientes|las piernas|el cuello)",
+        r"|dar (?:una )?(?:golpiza|paliza|madriza|chinga))|(?:le|lo|la|los|las|les) (?:voy|vamos|va"
+        r"|van) a (?:matar|golpear|madrear|dar (?:una )?(?:golpiza|paliza|madriza|chinga))|le (?:voy"
+        r"|vamos) a pegar|(?:voy|vamos|va|van) a (?:(?:matar|golpear|madrear)(?:te|le|lo|la|los|las)|(?:pegar"
+        r"|romper|partir|quebrar|reventar)(?:te|le))(?![a-z])|(?:te|le) (?:voy|vamos|va|van) a (?:partir"
+        r"|romper|quebrar) (?:la cara|la madre|la boca|el hocico|los dientes|las piernas|el cuello)",
         "matar golpear pegar madrear quebrar reventar partir romper golpiza paliza madriza chinga matarte"
         " matarlo"
         " matarla matarlos golpearte golpearlo golpearla madrearte madrearlo pegarte pegarle romperte"
@@ -202,13 +192,16 @@ _STRONG = Phrases(
     phrase(
         "intimidation",
         r"me las (?:vas|va|van) a pagar|(?:se|se bien|sabemos|yo se) donde (?:vive|vives|viven)"
-        r"|cuidate (?:la espalda|las espaldas)|cuidese (?:la espalda|las espaldas)",
-        "pagar vive vives viven espalda espaldas",
+        r"|cuidate (?:la espalda|las espaldas)|cuidese (?:la espalda|las espaldas)|(?:lo|la|te|los|las) mato"
+        r"|(?:no sabe|no sabes|you don'?t know|u don'?t know) (?:con quien|who) (?:se esta|te estas|you'?re"
+        r"|ur) (?:metiendo|messing with|dealing with|talking to)",
+        "pagar vive vives viven espalda espaldas mato metiendo messing dealing talking",
     ),
     phrase(
         "intimidation",
-        r"(?:llame|llamar|llamo|llamen|llamaremos|llamare|reportar|reporte|reporto|reportaremos|avisar|avise)"
-        r" a (?:inmigracion|la migra|migracion|ice)|(?:deportar|deporten|deportaran)(?:la|lo|los|las|te)?",
+        r"(?:llame|llamar|llamo|llamen|llamaremos|llamare|reportar|reporte|reporto|reportaremos|avisar"
+        r"|avise) a (?:inmigracion|la migra|migracion|ice)|(?:deportar|deporten|deportaran)(?:la|lo|los|las"
+        r"|te)?",
         "inmigracion migra migracion ice deportar deporten deportaran deportarla deportarlo deportarlos"
         " deportarte",
     ),
@@ -218,57 +211,47 @@ _STRONG = Phrases(
 _CONSEQUENCES = Phrases(
     phrase(
         "threat after a condition",
-        r"(?:%YOURE%|you|u|ur|he|she|he'?s|she'?s) (?:gonna |going to |will |'?ll |might |could "
-        r"|gon )?(?:get|be"
-        r"|end up) (?:hurt|killed|beat up|beaten up|jumped|shot|stabbed|in the hospital)",
+        r"(?:%YOURE%|you|u|ur|he|she|he'?s|she'?s) (?:gonna |going to |will |'?ll |might |could |gon )?(?:get"
+        r"|be|end up) (?:hurt|killed|beat up|beaten up|jumped|shot|stabbed|in the hospital)",
         "hurt killed beat beaten jumped shot stabbed hospital",
     ),
     phrase(
         "threat after a condition",
-        r"(?:and|or|then) see what happens|what (?:happens|will happen|could happen|might happen) to (?:you"
-        r"|u|him"
-        r"|her)|(?:you|u|one) never know what (?:could|might|can|will) happen"
-        r"|(?:uno )?nunca (?:se )?sabe lo que"
-        r" (?:puede|pueda|podria) pasar|cuidese|cuidate|%I_WILL% (?:come|go|show up) (?:down "
-        r"|over )?to (?:the"
-        r"|that|your) (?:school|classroom|house|practice|field)"
+        r"(?:and|or|then) see what happens|what (?:happens|will happen|could happen|might happen) to (?:you|u"
+        r"|him|her)|(?:you|u|one) never know what (?:could|might|can|will) happen"
+        r"|(?:uno )?nunca (?:se )?sabe lo que (?:puede|pueda|podria) pasar|cuidese|cuidate|%I_WILL% (?:come"
+        r"|go|show up) (?:down |over )?to (?:the|that|your) (?:school|classroom|house|practice|field)"
         r"|watch (?:yourself|your step|it)|(?:i|we) have friends (?:in|at|who)|answer to me|(?:will"
-        r"|'?ll) deal with"
-        r" (?:you|u) (?:myself|personally)|(?:la|lo|los|te) (?:voy|vamos) a buscar",
+        r"|'?ll) deal with (?:you|u) (?:myself|personally)|(?:la|lo|los|te) (?:voy|vamos) a buscar",
         "watch friends answer deal buscar happens happen sabe cuidese cuidate come go show",
     ),
     phrase(
         "threat after a condition",
         r"%YOU_WILL% (?:really |seriously |definitely |so |both )*(?:regret|be sorry|pay|wish|be next"
-        r"|get (?:it"
-        r"|what'?s coming)|be the one|all see|see what (?:happens|i (?:can|will|'?ll) do))",
+        r"|get (?:it|what'?s coming)|be the one|all see|see what (?:happens|i (?:can|will|'?ll) do))",
         "regret sorry pay wish next coming one see",
     ),
     phrase(
         "threat after a condition",
         r"(?:won'?t|will not|isn'?t going to|is not going to|not going to|ain'?t gonna|wont) (?:be|end|look"
-        r"|go)"
-        r" (?:pretty|well|nice|good)",
+        r"|go) (?:pretty|well|nice|good)",
         "won wont ain isn not",
     ),
     phrase(
         "threat after a condition",
         r"%I_WILL% (?:[a-z']+ ){0,2}(?:bring|do) something|%I_WILL% be waiting|or else|i mean it"
-        r"|i'?m not (?:joking|kidding)|try me|don'?t test me"
-        r"|(?:you|u) (?:won'?t|will not|wont|aren'?t going to) like (?:what happens|it|the consequences"
-        r"|what i do)"
-        r"|(?:i'?m|i am) (?:coming|going to come|gonna come) (?:down |over |up )?(?:to|for) (?:that|your|the"
-        r"|this)"
-        r" (?:classroom|class|school|house|office|field|practice|game)"
-        r"|%I_WILL% make sure (?:everyone|everybody|the whole [a-z]+|all the [a-z]+) (?:knows|finds out"
-        r"|hears)",
+        r"|i'?m not (?:joking|kidding)|try me|don'?t test me|(?:you|u) (?:won'?t|will not|wont"
+        r"|aren'?t going to) like (?:what happens|it|the consequences|what i do)|(?:i'?m|i am) (?:coming"
+        r"|going to come|gonna come) (?:down |over |up )?(?:to|for) (?:that|your|the|this) (?:classroom|class"
+        r"|school|house|office|field|practice|game)|%I_WILL% make sure (?:everyone|everybody|the whole [a-z]+"
+        r"|all the [a-z]+) (?:knows|finds out|hears)",
         "bring something waiting else mean joking kidding try test like coming come knows finds hears",
     ),
     phrase(
         "threat after a condition",
         r"(?:le|te|les) va a ir (?:muy |bien |super )?mal(?! en (?:el|la|los|las|sus|su) (?:examen|examenes"
         r"|clase|clases|escuela|materia|prueba|curso|tarea|boleta))|(?:te|se) (?:vas|va|van) a arrepentir"
-        r"|(?:la|lo|te|los) (?:voy|vamos) a esperar|vas a ver|ya (?:vera|veras|veran)",
+        r"|(?:la|lo|te|los) (?:voy|vamos) a esperar|vas a ver|va a ver|ya (?:vera|veras|veran)",
         "mal arrepentir esperar ver vera veras veran",
     ),
 )
@@ -276,21 +259,18 @@ _CONSEQUENCES = Phrases(
 # Not "if you don't study, you'll regret it": a natural consequence is advice.
 _CONDITION = compile_pattern(
     r"if (?:i|we) (?:ever |catch|see|hear|find|have to)|if (?:you|u|he|she|they|[a-z]+) (?:ever|tell|tells"
-    r"|say"
-    r"|says|talk|talks|report|reports|mention|mentions|snitch|snitches|rat|rats|cross|crosses|touch|touches"
-    r"|embarrass|embarrasses|disrespect|disrespects|bench|benches|fail|fails|cut|cuts|keep|keeps|do that"
-    r"|does that|try|tries|call|calls|mess|lay a|go to|complain|complains)"
-    r"|one more (?:time|practice|game|word|chance|day|[a-z]+)|next time|again and|ever again"
-    r"|the next (?:kid|one|person|student|time)|do that again|or (?:else|i'?ll|i will|i'?m|we'?ll|you'?ll)"
-    r"|unless|(?:tell|say|mention) (?:anyone|anybody|a word|this)|miss (?:one|another)"
-    r"|si (?:lo|la|le|me|te|se|no|usted|vuelve|vuelves|sigue|sigues|otra)|una vez mas|otra vez y|o si no"
-    r"|la proxima vez|(?:se|te|le|les) (?:lo )?advierto|estas advertid[oa]|queda advertid[oa]|si (?:mi|su|tu)"
-    r"|(?:you'?ve|you have) been warned|consider (?:yourself|this (?:your|a)) warn(?:ed|ing)|keep (?:it up"
-    r"|doing"
-    r" that|playing|talking|pushing)|(?:you|u) (?:better|had better|'?d better)|or (?:ur|you'?re|u r|you)"
-    r"|if my (?:son|daughter|kid|child)|i swear|i have friends|keep [a-z]+ing|if (?:this|it|that|the [a-z]+"
-    r"|my"
-    r" [a-z]+) (?:isn'?t|is not|doesn'?t|does not|won'?t|aren'?t|gets|happens)"
+    r"|say|says|talk|talks|report|reports|mention|mentions|snitch|snitches|rat|rats|cross|crosses|touch"
+    r"|touches|embarrass|embarrasses|disrespect|disrespects|bench|benches|fail|fails|cut|cuts|keep|keeps"
+    r"|do that|does that|try|tries|call|calls|mess|lay a|go to|complain|complains)|one more (?:time|practice"
+    r"|game|word|chance|day|[a-z]+)|next time|again and|ever again|the next (?:kid|one|person|student|time)"
+    r"|do that again|or (?:else|i'?ll|i will|i'?m|we'?ll|you'?ll)|unless|(?:tell|say|mention) (?:anyone"
+    r"|anybody|a word|this)|miss (?:one|another)|si (?:lo|la|le|me|te|se|no|usted|vuelve|vuelves|sigue|sigues"
+    r"|otra)|una vez mas|otra vez y|o si no|la proxima vez|(?:se|te|le|les) (?:lo )?advierto"
+    r"|estas advertid[oa]|queda advertid[oa]|si (?:mi|su|tu)|(?:you'?ve|you have) been warned"
+    r"|consider (?:yourself|this (?:your|a)) warn(?:ed|ing)|keep (?:it up|doing that|playing|talking|pushing)"
+    r"|(?:you|u) (?:better|had better|'?d better)|or (?:ur|you'?re|u r|you)|if my (?:son|daughter|kid|child)"
+    r"|i swear|i have friends|keep [a-z]+ing|if (?:this|it|that|the [a-z]+|my [a-z]+) (?:isn'?t|is not"
+    r"|doesn'?t|does not|won'?t|aren'?t|gets|happens)"
 )
 
 

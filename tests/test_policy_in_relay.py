@@ -1,0 +1,189 @@
+"""The district's decisions in the path of the mail: defer for the night, hold for review, alert, block."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import aiosmtplib
+import pytest
+
+from gateway.cli import main
+from gateway.config import Settings
+from gateway.directory import Directory
+from gateway.roster_snapshot import roster_snapshot_path, save_directory
+from gateway.service import running_relay
+from tests.conftest import Downstream, give_passwords, relay_settings, zone_where_it_is
+from tests.mail import archive_rows, compose, eventually, parse, submit
+
+REYES = "dreyes@nusd.example.org"
+PATEL = "spatel@students.nusd.example.org"
+BROOKS = "abrooks@nusd.example.org"
+FIELD = "rfield@nusd.example.org"
+GROOMING = "Great game. Let's keep this just between us, don't tell your parents. I can drive you home after."
+
+
+def deliveries(db: Path) -> list[tuple[str, str, float]]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(
+            "SELECT purpose, state, not_before FROM deliveries ORDER BY rowid"
+        ).fetchall()
+
+
+def delivered_to(downstream: Downstream) -> set[str]:
+    return {address for r in downstream.received for address in r.rcpt_tos}
+
+
+async def test_a_message_to_a_student_at_night_waits_until_six(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    zone = zone_where_it_is(23)
+    settings = relay_settings(tmp_path, downstream.port, district={"timezone": zone})
+    give_passwords(settings, REYES)
+    async with running_relay(settings, directory) as relay:
+        response = await submit(relay.port("submission"), REYES, [PATEL])
+        notice = await downstream.wait_for(1)
+        assert "06:00" in response and "quiet" in response.lower()
+        assert [r.rcpt_tos for r in notice] == [[REYES]]  # only the sender hears, when it will go out
+        assert "06:00" in parse(notice[0].content).get_content()
+    release = [
+        not_before
+        for purpose, state, not_before in deliveries(settings.archive.sqlite_path)
+        if purpose == "family"
+    ]
+    morning = datetime.fromtimestamp(release[0], ZoneInfo(zone))
+    assert (morning.hour, morning.minute) == (6, 0)
+    assert 0 < release[0] - datetime.now().timestamp() < 8 * 3600
+
+
+async def test_an_urgent_message_goes_at_night_and_is_listed_for_review(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    settings = relay_settings(tmp_path, downstream.port, district={"timezone": zone_where_it_is(23)})
+    give_passwords(settings, REYES)
+    async with running_relay(settings, directory) as relay:
+        urgent = compose(REYES, [PATEL], X_Chaperone_Urgent="bus leaves at 6:30 from the north lot")
+        await submit(relay.port("submission"), REYES, [PATEL], urgent)
+        await downstream.wait_for(2)
+    assert PATEL in delivered_to(downstream)
+    reviews = archive_rows(settings.archive.sqlite_path, "review.opened")
+    assert [r["payload"]["action"] for r in reviews] == ["flag"]
+
+
+def sent(downstream: Downstream) -> set[str]:
+    return delivered_to(downstream)
+
+
+def cli_config(settings: Settings, directory: Directory, downstream: Downstream) -> Path:
+    """The config file a supervisor's `chaperone review` uses on the relay's machine."""
+    save_directory(directory, roster_snapshot_path(settings))
+    config = settings.data_dir / "chaperone.toml"
+    config.write_text(
+        f'data_dir = "{settings.data_dir}"\n[archive]\nurl = "{settings.archive.url}"\n'
+        f'[district]\ntimezone = "{settings.district.timezone}"\ncompliance_contact = "{FIELD}"\n'
+        f'[delivery]\ntarget = "smtp://127.0.0.1:{downstream.port}"\n',
+        encoding="utf-8",
+    )
+    return config
+
+
+async def chaperone(config: Path, *args: str) -> int:
+    return await asyncio.to_thread(main, ["--config", str(config), *args])
+
+
+async def test_grooming_signals_are_held_and_alert_the_principal_and_compliance(
+    tmp_path: Path, downstream: Downstream, directory: Directory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = relay_settings(tmp_path, downstream.port, district={"compliance_contact": FIELD})
+    give_passwords(settings, REYES)
+    async with running_relay(settings, directory) as relay:
+        response = await submit(
+            relay.port("submission"), REYES, [PATEL], compose(REYES, [PATEL], body=GROOMING)
+        )
+        assert "held" in response.lower() or "review" in response.lower()
+        await downstream.wait_for(2)  # the sender's notice and the alert, nothing else
+        await eventually(lambda: len(downstream.received) >= 2)
+    assert PATEL not in sent(downstream) and "priya.patel@example.net" not in sent(downstream)
+    alert = next(r for r in downstream.received if BROOKS in r.rcpt_tos)
+    assert set(alert.rcpt_tos) == {BROOKS, FIELD}
+    text = parse(alert.content).get_content()
+    assert "secrecy" in text and "tell your parents" in text  # the alert quotes the evidence
+    states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
+    assert states == {"held"}
+
+
+async def test_a_district_pack_can_block_threats_at_smtp_time(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    pack = tmp_path / "strict.toml"
+    pack.write_text(
+        '[pack]\nextends = "default"\n\n[rules."content.threat"]\naction = "block"\n', encoding="utf-8"
+    )
+    settings = relay_settings(tmp_path, downstream.port, policy={"pack": str(pack)})
+    give_passwords(settings, REYES)
+    threat = compose(REYES, [PATEL], body="If you miss practice again I will break your legs.")
+    async with running_relay(settings, directory) as relay:
+        with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+            await submit(relay.port("submission"), REYES, [PATEL], threat)
+    assert refused.value.code == 550 and refused.value.message.startswith("5.7.1")
+    assert "004_c1cf45d309814995.txt" in refused.value.message  # the clause it enforces
+    assert downstream.received == []
+    assert archive_rows(settings.archive.sqlite_path, "smtp.refusal")
+
+
+async def test_a_supervisor_approves_a_held_message_and_the_family_gets_it(
+    tmp_path: Path, downstream: Downstream, directory: Directory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = relay_settings(tmp_path, downstream.port, district={"compliance_contact": FIELD})
+    give_passwords(settings, REYES)
+    config = cli_config(settings, directory, downstream)
+    async with running_relay(settings, directory) as relay:
+        response = await submit(
+            relay.port("submission"), REYES, [PATEL], compose(REYES, [PATEL], body=GROOMING)
+        )
+        message_id = response.split()[3].rstrip(";")
+        await downstream.wait_for(2)
+        assert await chaperone(config, "review", "list") == 0
+        assert message_id in capsys.readouterr().out
+        # A teacher who does not supervise Ms. Reyes cannot release her message.
+        assert (
+            await chaperone(config, "review", "approve", message_id, "--reviewer", "cokafor@nusd.example.org")
+            == 1
+        )
+        assert (
+            await chaperone(config, "review", "approve", message_id, "--reviewer", BROOKS, "--comment", "ok")
+            == 0
+        )
+        await downstream.wait_for(4, within=15)  # the family's copy and the principal's copy
+    assert {PATEL, "priya.patel@example.net", "raj.patel@example.com"} <= sent(downstream)
+    decided = archive_rows(settings.archive.sqlite_path, "review.decided")
+    assert [(d["payload"]["verdict"], d["payload"]["reviewer"]) for d in decided] == [("approved", BROOKS)]
+
+
+async def test_a_rejected_message_is_never_sent_and_the_sender_is_told_why(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    settings = relay_settings(tmp_path, downstream.port, district={"compliance_contact": FIELD})
+    give_passwords(settings, REYES)
+    config = cli_config(settings, directory, downstream)
+    async with running_relay(settings, directory) as relay:
+        response = await submit(
+            relay.port("submission"), REYES, [PATEL], compose(REYES, [PATEL], body=GROOMING)
+        )
+        message_id = response.split()[3].rstrip(";")
+        await downstream.wait_for(2)
+        assert (
+            await chaperone(
+                config, "review", "reject", message_id, "--reviewer", FIELD, "--comment", "See me."
+            )
+            == 0
+        )
+        await downstream.wait_for(3, within=15)
+    rejection = downstream.received[-1]
+    assert rejection.rcpt_tos == [REYES] and "See me." in parse(rejection.content).get_content()
+    assert PATEL not in sent(downstream)
+    states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
+    assert states == {"rejected"}
