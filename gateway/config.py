@@ -100,6 +100,8 @@ class Smtp(Section):
     @field_validator("submission", "submission_tls", "inbound")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
+        if value == "":
+            return None  # an empty listener address turns that listener off
         if value is not None and not re.fullmatch(r"\[?[\w.:-]*\]?:\d{1,5}", value):
             raise ValueError(f"{value!r} is not HOST:PORT")
         return value

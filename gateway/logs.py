@@ -24,6 +24,9 @@ def drop_secrets(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
 
 
 def configure(fmt: str = "console", level: str = "info") -> None:
+    # aiosmtpd logs every session and its own deprecation notes to "mail.log"; our adapters log what
+    # matters (with the message id), so only its errors are worth a line.
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"

@@ -24,7 +24,7 @@ from policies.text import NormalText, fold, normalise
 # Lists matched against message words. The others (e-mail domains, name stop-words) are plain sets.
 SCANNED = ("profanity", "insults", "slurs", "sexual", "substances", "platforms", "health")
 
-_WORD = re.compile(r"[a-z]+")
+_WORD = re.compile(r"[a-z0-9]+")  # as policies.text splits words
 _MASKED = re.compile(r"[a-z*]*[a-z][a-z*]*")
 _STRETCHED = re.compile(r"([a-z])\1\1+")
 _MAX_CACHE = 100_000

@@ -1,11 +1,11 @@
 """How the content rules read a message: one normalised copy of its text, with a way back to the original.
 
 Senders dodge keyword filters with capitals, accents, look-alike letters, invisible characters, leetspeak
-(sh!t, a$$, 5h1t), spaced-out letters (f u c k, s.h.i.t) and stretched letters (fuuuck). ``normalise``
-undoes the first ones once per text (stretched letters are left to the word lists, which read "fuuuck" as
-"fuck") (the result is cached, so eight rules share one pass), and every span a
-rule finds in the normalised copy maps back to the exact characters the sender wrote: a finding's evidence
-is always a slice of ``Message.text``.
+(sh!t, a$$, 5h1t) and spaced-out letters (f u c k, s.h.i.t). ``normalise`` undoes all of that once per text
+(the result is cached, so the eight rules share one pass), and every span a rule finds in the normalised
+copy maps back to the exact characters the sender wrote: a finding's evidence is always a slice of
+``Message.text``. Stretched letters ("fuuuck") are left in place for the word lists to read, so they move
+no offsets.
 
 Two copies are kept because numbers must survive: ``folded`` only evens out case, Unicode forms, accents and
 look-alikes (phone numbers, grades and IDs are matched there), while ``canonical`` also decodes leetspeak and

@@ -332,6 +332,8 @@ def test_a_slur_is_always_harassment_and_high() -> None:
         ),
         ("No le conviene que alguien llame a inmigración.", "tnguyen@nusd.example.org", (LUIS_MOM,)),
         ("ill k1ll u if u tell", SAM, (TEACHER,)),
+        ("Si vuelve a tocar a mi hija, lo mato.", LUIS_MOM, (MATH_TEACHER,)),
+        ("u better give me an A or ur gonna get hurt", SAM, (TEACHER,)),
     ],
 )
 def test_threats_in_either_direction_are_high(body: str, sender: str, to: tuple[str, ...]) -> None:
@@ -349,6 +351,7 @@ def test_threats_in_either_direction_are_high(body: str, sender: str, to: tuple[
         "You had 6 shots on goal. Attack down the wings and crush their high line.",
         "Break a leg at the play tonight!",
         "If you don't study, you'll regret it at finals.",
+        "Wear your mouth guards or you'll get hurt out there.",
         "Apoptosis is how the body kills damaged cells.",
         "Si llega temprano puede matar el tiempo en la biblioteca. Cobró un tiro libre perfecto.",
         "Para el Día de Muertos traigan la foto de un familiar que murió.",
@@ -456,6 +459,8 @@ def test_drinks_between_adults_are_not_this_rules_business() -> None:
         ("Me gustaría llevarla por un helado, solo ella y yo. Por favor borre este mensaje.", (LUIS_MOM,)),
         ("Que quede entre tú y yo, no le digas nada a tu mamá.", (LUIS,)),
         ("u up? cant sleep. just us, dont mention it to ur parents", (SAM,)),
+        ("Borra todos nuestros mensajes cuando los leas, ¿sí?", (TOBI,)),
+        ("Here's $20 for you, Tobi. Let's keep this to ourselves.", (TOBI,)),
     ],
 )
 def test_grooming_signals_are_high(body: str, to: tuple[str, ...]) -> None:

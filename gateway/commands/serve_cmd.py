@@ -83,6 +83,8 @@ def _print_demo(relay: Relay, password: str) -> None:
         "",
         f"Copies land in Maildirs under {maildir}/: Sam ({patel}), his guardians Priya and Raj Patel",
         "(Cc, with a Reply-To conversation address), and principal Alan Brooks (abrooks@nusd.example.org).",
+        "Between 21:00 and 06:00 Chicago time quiet hours apply: the copies wait until 06:00 and Dana gets a",
+        "notice saying so; add --header 'X-Chaperone-Urgent: reason' to send at once, flagged for review.",
         f"The archive is {relay.settings.archive.sqlite_path}. Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

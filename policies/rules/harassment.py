@@ -251,8 +251,9 @@ _PHRASES = Phrases(
     # Objectifying a student in front of others is sexual harassment as well as sexual content.
     phrase(
         "sexualised remark about a person",
-        r"(?:with|has|got|have|had) the (?:best|nicest|hottest|sexiest|biggest|prettiest|finest) (?:legs|body"
-        r"|butt|ass|boobs|chest|rack|curves|booty|figure)",
+        # said of someone else ("Ava with the best legs on the team"), not to the reader
+        r"(?<!you\s)(?<!you've\s)(?<!u\s)(?:with|has|got|have|had) the (?:best|nicest|hottest|sexiest|biggest"
+        r"|prettiest|finest) (?:legs|body|butt|ass|boobs|chest|rack|curves|booty|figure)",
         "legs body butt ass boobs chest rack curves booty figure",
     ),
     # Body-shaming.

@@ -169,14 +169,22 @@ def _phrases() -> Phrases:
             "moving contact off the district's channels",
             r"instead of (?:the |my |our |this )?(?:school|district|work|relay|official"
             r"|class)(?:'s)? (?:number|email|e-mail|account|system|app|one|phone|line|address|texting system"
-            r"|texting app|portal)|not (?:the|my|through the|on the|via the) (?:school|district|work) (?:one"
-            r"|email|e-mail|number|account|system|app|address)|(?:text|call|message|reach|contact) me (?:here"
-            r"|at this number|on this number) (?:from now on|instead|going forward)|use (?:this|that"
-            r"|my) (?:one|number|email|address|account) (?:from now on|instead|going forward)|(?:move|take"
-            r"|continue|switch) (?:this|our|the) (?:conversation|chat|convo|talk|discussion) (?:to|over to"
-            r"|onto) (?:text|texting|my phone|my cell|snap|insta|whatsapp|dms|private|discord)|my (?:cell"
-            r"|number|phone)(?: number)? (?:is|'s) (?:already )?in (?:your|ur) (?:phone|contacts)",
-            "instead now forward school district work conversation chat convo talk discussion contacts",
+            r"|texting app|portal)|(?:text|call|message|reach|contact) me (?:here|at this number"
+            r"|on this number) (?:from now on|instead|going forward)|use (?:this|that|my) (?:one|number|email"
+            r"|address|account) (?:from now on|instead|going forward)|(?:move|take|continue|switch) (?:this"
+            r"|our|the) (?:conversation|chat|convo|talk|discussion) (?:to|over to|onto) (?:text|texting"
+            r"|my phone|my cell|snap|insta|whatsapp|dms|private|discord)|my (?:cell|number"
+            r"|phone)(?: number)? (?:is|'s) (?:already )?in (?:your|ur) (?:phone|contacts)",
+            "instead forward conversation chat convo discussion contacts",
+        ),
+        phrase(
+            "moving contact off the district's channels",
+            r"not (?:the|my|through the|on the|via the) (?:school|district|work) (?:one|email|e-mail|number"
+            r"|account|system|app|address)|(?:text|call|message|reach|contact) me (?:here|at this number"
+            r"|on this number) from now on|use (?:this|that|my) (?:one|number|email|address"
+            r"|account) from now on",
+            "not now",
+            "school district work here use",
         ),
         phrase(
             "invitation to a personal account",
@@ -214,12 +222,21 @@ class PersonalChannelRule:
 
     def __init__(self, options: PersonalChannelRule.Options | None = None) -> None:
         self.options = options or PersonalChannelRule.Options()
+        self._district: DistrictFacts | None = None
+        self._facts = _official(DistrictFacts())
+
+    def _official_for(self, district: DistrictFacts) -> _Official:
+        """The district's own channels. A relay serves one district, so the last one is kept: hashing the
+        district's facts on every message is not free."""
+        if district is not self._district:
+            self._district, self._facts = district, _official(district)
+        return self._facts
 
     def check(self, message: Message, context: Context) -> Iterable[Hit]:
         if message.sender.role in (Role.GUARDIAN, Role.STUDENT):
             return []
         text = normalise(message.text)
-        official = _official(context.district)
+        official = self._official_for(context.district)
         found = [Found(f.label, *text.source(f.start, f.end)) for f in self._invitations(text, official)]
         found.extend(self._numbers(text, official))
         found.extend(self._addresses(text, official))
@@ -260,13 +277,20 @@ class PersonalChannelRule:
         """Numbers ``phonenumbers`` recognises that are neither the district's nor an organisation's."""
         original = text.original
         found: list[Found] = []
-        for match in phonenumbers.PhoneNumberMatcher(original, self.options.region):
-            number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-            if number in official.numbers or _SSN_SHAPE.fullmatch(match.raw_string):
-                continue
-            if _belongs_to_organisation(text, match.start):
-                continue
-            found.append(Found("a personal phone number", match.start, match.end))
+        # The matcher is slow on long texts: run it on a window around each run of digits.
+        done = -1
+        for run in _SEVEN_DIGITS.finditer(text.folded.text):
+            start, end = text.folded.source(run.start(), run.end())
+            begin = max(start - 8, done, 0)
+            window = original[begin : end + 4]
+            for match in phonenumbers.PhoneNumberMatcher(window, self.options.region):
+                number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+                if number in official.numbers or _SSN_SHAPE.fullmatch(match.raw_string):
+                    continue
+                if _belongs_to_organisation(text, begin + match.start):
+                    continue
+                found.append(Found("a personal phone number", begin + match.start, begin + match.end))
+            done = end
         return found
 
     @staticmethod
