@@ -43,8 +43,12 @@ bare_rate=$(rate "$t0" "$t1")
 sink=$(free_port)
 smtp-sink -u nobody "127.0.0.1:$sink" 256 & pids+=($!)
 submission=$(free_port)
+# A district where it is midday now: quiet hours would otherwise defer every message sent at night.
+zone=$("$PY" -c 'from datetime import UTC, datetime; o=(12-datetime.now(UTC).hour+12)%24-12; print("Etc/GMT" if o==0 else f"Etc/GMT{-o:+d}")')
 cat >"$work/chaperone.toml" <<TOML
 data_dir = "$work"
+[district]
+timezone = "$zone"
 [archive]
 url = "sqlite:///$work/archive.db"
 [smtp]

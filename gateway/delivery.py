@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -28,8 +29,8 @@ from gateway.models import Purpose
 from gateway.outbound import RecipientOutcome, Signer, Transport
 
 log = structlog.get_logger("gateway.delivery")
-_BATCH = 64
 _IDLE_POLL = 5.0
+_REMEMBERED = 10_000
 
 
 class DeliveryWorkers:
@@ -52,54 +53,71 @@ class DeliveryWorkers:
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(settings.workers)
+        # Copies handed over straight from the commit that queued them, with the message's bytes: the
+        # common case needs no queue lookup. The queue itself is read for retries, releases and restarts.
+        self._ready: deque[tuple[queue.QueuedDelivery, bytes]] = deque()
+        self._finished: OrderedDict[str, None] = OrderedDict()  # recent ids: a hand-over never resends
 
-    def wake(self) -> None:
+    def wake(self, ready: Sequence[queue.QueuedDelivery] = (), raw: bytes = b"") -> None:
+        self._ready.extend((delivery, raw) for delivery in ready)
         self._wake.set()
 
     async def run(self) -> None:
         """Deliver until cancelled."""
         try:
             while True:
-                batch = await self.store.read(
-                    partial(queue.due, now=self.clock(), limit=_BATCH + len(self._in_flight))
-                )
-                fresh = [d for d in batch if d.delivery_id not in self._in_flight]
-                for delivery in fresh:
+                free = self.settings.workers - len(self._in_flight)
+                fresh: list[tuple[queue.QueuedDelivery, bytes | None]] = []
+                while len(fresh) < free and self._ready:
+                    handed, raw = self._ready.popleft()
+                    if handed.delivery_id not in self._in_flight and handed.delivery_id not in self._finished:
+                        fresh.append((handed, raw))
+                if len(fresh) < free and not self._ready:
+                    skip = frozenset(self._in_flight) | {d.delivery_id for d, _ in fresh}
+                    due = partial(queue.due, now=self.clock(), limit=free - len(fresh), skip=skip)
+                    fresh += [(delivery, None) for delivery in await self.store.read(due)]
+                for delivery, body in fresh:
                     self._in_flight.add(delivery.delivery_id)
-                    task = asyncio.create_task(self._deliver(delivery))
+                    task = asyncio.create_task(self._deliver(delivery, body))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
                 if not fresh:
-                    await self._sleep_until_due()
+                    await self._sleep_until_due(busy=free <= 0)
         finally:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _sleep_until_due(self) -> None:
-        next_due = await self.store.read(queue.next_due_at)
-        delay = _IDLE_POLL if next_due is None else min(_IDLE_POLL, max(0.0, next_due - self.clock()))
-        self._wake.clear()
+    async def _sleep_until_due(self, *, busy: bool) -> None:
+        """Until a copy finishes or is queued (``wake``), or the next one falls due. Every worker busy:
+        only a finishing copy frees one, so there is nothing to look up."""
+        delay = _IDLE_POLL
+        if not busy:
+            next_due = await self.store.read(queue.next_due_at)
+            delay = _IDLE_POLL if next_due is None else min(_IDLE_POLL, max(0.0, next_due - self.clock()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.01))
+        self._wake.clear()
 
-    async def _deliver(self, delivery: queue.QueuedDelivery) -> None:
+    async def _deliver(self, delivery: queue.QueuedDelivery, raw: bytes | None) -> None:
         structlog.contextvars.bind_contextvars(message_id=delivery.message_id)
         try:
-            async with self._slots:
-                message = await self._render(delivery)
-                outcomes = await self.transport.send(delivery.envelope_from, delivery.recipients, message)
-                await self.store.write(lambda w: self._record(w, delivery, outcomes))
+            message = await self._render(delivery, raw)
+            outcomes = await self.transport.send(delivery.envelope_from, delivery.recipients, message)
+            await self.store.write(lambda w: self._record(w, delivery, outcomes))
         except Exception:
             # Leave the row pending: the next pass retries it. Never lose a queued copy to a bug here.
             log.exception("delivery attempt failed", delivery_id=delivery.delivery_id)
         finally:
             self._in_flight.discard(delivery.delivery_id)
+            self._finished[delivery.delivery_id] = None
+            if len(self._finished) > _REMEMBERED:
+                self._finished.popitem(last=False)
             self._wake.set()
 
-    async def _render(self, delivery: queue.QueuedDelivery) -> bytes:
-        raw = await self.store.read(lambda c: queue.body(c, delivery.body_digest))
+    async def _render(self, delivery: queue.QueuedDelivery, raw: bytes | None) -> bytes:
+        if raw is None:
+            raw = await self.store.read(lambda c: queue.body(c, delivery.body_digest))
         _, body = split_message(raw)
         message = assemble(delivery.headers, body)
         if self.signer is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from archive.records import Record, RecordKind, body_digest
+from archive.records import Record, RecordKind
 from archive.sqlite import SqliteStore, Writer
 from gateway import conversations, notices, queue, review
 from gateway.config import Settings
@@ -55,7 +55,7 @@ class Pipeline:
         directory: Directory,
         store: SqliteStore,
         decider: Decider,
-        wake_delivery: Callable[[], None] = lambda: None,
+        wake_delivery: Callable[[list[queue.QueuedDelivery], bytes], None] = lambda ready, raw: None,
     ) -> None:
         self.settings = settings
         self.directory = directory
@@ -105,18 +105,19 @@ class Pipeline:
                 log.info("message blocked", rules=[f.rule for f in decision.findings])
                 return _receipt(submission.message_id, decision)
             accepted = Accepted(submission, message, decision, plan(), conversation_token)
-            await self.store.write(lambda w: self._commit(w, accepted))
+            ready = await self.store.write(lambda w: self._commit(w, accepted))
             log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
         finally:
             structlog.contextvars.unbind_contextvars("message_id")
-        self.wake_delivery()
+        self.wake_delivery(ready, submission.raw)
         return _receipt(submission.message_id, decision)
 
     # --- the one durable commit (runs in the archive's writer thread) ------------------------------
 
-    def _commit(self, writer: Writer, accepted: Accepted) -> None:
+    def _commit(self, writer: Writer, accepted: Accepted) -> list[queue.QueuedDelivery]:
+        """Everything about one message in one transaction; returns the copies that may go at once."""
         submission, decision = accepted.submission, accepted.decision
-        self._record_message(writer, submission, accepted.message, accepted.conversation_token)
+        digest = self._record_message(writer, submission, accepted.message, accepted.conversation_token)
         writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
         for unreachable in accepted.fanout.unreachable:
             writer.append(
@@ -134,8 +135,12 @@ class Pipeline:
             conversations.open(writer, submission.message_id, conversation)
         header_block, _ = split_message(submission.raw)
         now = time.time()
+        ready = []
         for copy in accepted.fanout.copies:
-            queue.enqueue(writer, self._delivery(submission, decision, copy, header_block, now))
+            delivery = self._delivery(submission, decision, copy, header_block, digest, now)
+            queue.enqueue(writer, delivery)
+            if delivery.state == queue.State.PENDING and delivery.not_before <= now:
+                ready.append(delivery)
         if decision.action in (Action.HOLD, Action.FLAG):
             review.open_review(
                 writer,
@@ -148,6 +153,7 @@ class Pipeline:
             self._notify_sender(writer, submission, accepted.message, decision, now)
         if decision.escalate:
             self._alert(writer, submission, decision, now)
+        return ready
 
     def _notify_sender(
         self, writer: Writer, submission: Submission, message: Message, decision: Decision, now: float
@@ -218,7 +224,13 @@ class Pipeline:
             )
 
     def _delivery(
-        self, submission: Submission, decision: Decision, copy: Copy, header_block: bytes, now: float
+        self,
+        submission: Submission,
+        decision: Decision,
+        copy: Copy,
+        header_block: bytes,
+        digest: str,
+        now: float,
     ) -> queue.QueuedDelivery:
         release = decision.release_at.timestamp() if decision.release_at is not None else now
         state = queue.State.HELD if decision.action is Action.HOLD else queue.State.PENDING
@@ -235,7 +247,7 @@ class Pipeline:
             envelope_from=submission.envelope_from,
             recipients=copy.envelope,
             headers=headers,
-            body_digest=body_digest(submission.raw),
+            body_digest=digest,
             not_before=max(now, release),
             expires_at=max(now, release) + self.settings.delivery.lifetime_hours * 3600,
             attempts=0,
@@ -245,7 +257,7 @@ class Pipeline:
 
     def _record_message(
         self, writer: Writer, submission: Submission, message: Message, conversation_token: str | None = None
-    ) -> None:
+    ) -> str:
         digest = writer.put_body(submission.raw)
         header_block, _ = split_message(submission.raw)
         writer.append(
@@ -272,6 +284,7 @@ class Pipeline:
                 },
             )
         )
+        return digest
 
     def _record_refusal(
         self, writer: Writer, submission: Submission, message: Message, decision: Decision

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -120,12 +121,28 @@ def release_held(
     return cursor.rowcount
 
 
-def due(connection: sqlite3.Connection, now: float, limit: int) -> list[QueuedDelivery]:
+def due(
+    connection: sqlite3.Connection, now: float, limit: int, skip: AbstractSet[str]
+) -> list[QueuedDelivery]:
+    """Up to ``limit`` copies due now, oldest first, leaving out those already being sent (``skip``).
+    Only their ids are read first (from the index), so a long backlog costs nothing per pass."""
+    ids = [
+        row[0]
+        for row in connection.execute(
+            "SELECT delivery_id FROM deliveries WHERE state = 'pending' AND not_before <= ?"
+            " ORDER BY not_before LIMIT ?",
+            (now, limit + len(skip)),
+        )
+        if row[0] not in skip
+    ][:limit]
+    if not ids:
+        return []
+    placeholders = ",".join("?" * len(ids))  # only "?"s: the ids themselves are bound parameters
     rows = connection.execute(
-        "SELECT delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before,"
+        "SELECT delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before,"  # noqa: S608
         " expires_at, attempts, purpose, state FROM deliveries"
-        " WHERE state = 'pending' AND not_before <= ? ORDER BY not_before LIMIT ?",
-        (now, limit),
+        f" WHERE delivery_id IN ({placeholders}) ORDER BY not_before",
+        ids,
     ).fetchall()
     return [_from_row(row) for row in rows]
 
