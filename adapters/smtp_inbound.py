@@ -24,7 +24,7 @@ from gateway.refusals import record_refusal
 log = structlog.get_logger("adapters.smtp_inbound")
 
 
-class InboundHandler:
+class InboundHandler(reply.EnhancedStatusCodes):
     def __init__(
         self, *, settings: Settings, directory: Directory, store: SqliteStore, pipeline: Pipeline
     ) -> None:
@@ -32,12 +32,6 @@ class InboundHandler:
         self.directory = directory
         self.store = store
         self.pipeline = pipeline
-
-    async def handle_EHLO(
-        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:
-        session.host_name = hostname
-        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]

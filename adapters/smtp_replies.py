@@ -7,6 +7,7 @@ replies that lack one are rewritten through ``BUILTIN`` on their way out.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 SENDER_OK = "250 2.1.0 Sender OK"
 RECIPIENT_OK = "250 2.1.5 Recipient OK"
@@ -54,3 +55,13 @@ def enhance(status: str) -> str:
     if code in ("220", "334", "354") or code[0] not in _CLASS_DEFAULT:
         return status
     return f"{code} {_CLASS_DEFAULT[code[0]]} {status[4:]}"
+
+
+class EnhancedStatusCodes:
+    """Handler mixin: advertise ENHANCEDSTATUSCODES in the EHLO response (RFC 2034)."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]

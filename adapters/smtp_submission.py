@@ -26,7 +26,7 @@ from policies.parties import Role
 log = structlog.get_logger("adapters.smtp_submission")
 
 
-class SubmissionHandler(StaffAuth):
+class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
     def __init__(
         self,
         *,
@@ -41,12 +41,6 @@ class SubmissionHandler(StaffAuth):
         self.store = store
         self.pipeline = pipeline
         self.verify_password = verify_password
-
-    async def handle_EHLO(
-        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-    ) -> list[str]:
-        session.host_name = hostname
-        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
