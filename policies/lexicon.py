@@ -4,7 +4,8 @@ A list is a text file with one entry a line, ``term | tag tag``, ``#`` starting 
 written as a person would (accents and capitals are folded on loading) and may use ``*`` at either end for
 "any letters": ``fuck*`` also finds "fucking", ``*shit`` finds "bullshit", ``*fuck*`` finds
 "motherfucker"; a term with spaces is a phrase ("piece of crap"). Each list's provenance and review note
-is in ``wordlists/README.md``.
+is in ``wordlists/README.md``. ``unfolded`` reads a list's entries with their accents, for a rule that
+compares words as written.
 
 Matching works on the canonical text of ``policies.text``: whole words only ("assess" never contains
 "ass"), and masked words ("f***ing", "sh*t", "b*tch") match the list's words their letters fit. The
@@ -65,6 +66,13 @@ def terms(listname: str) -> frozenset[str]:
 @cache
 def tagged(listname: str) -> tuple[Term, ...]:
     return tuple(Term(fold(term).text, listname, tags) for term, tags in _entries(listname))
+
+
+@cache
+def unfolded(listname: str, tag: str) -> frozenset[str]:
+    """The entries tagged ``tag``, lower-cased but not folded, for a rule that compares words with their
+    accents ("él" is a pronoun, "el" an article)."""
+    return frozenset(term.lower() for term, tags in _entries(listname) if tag in tags)
 
 
 def _unstretched(word: str) -> tuple[str, str]:

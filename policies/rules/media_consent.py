@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from pydantic import BaseModel, ConfigDict
 
 from policies.context import Context
+from policies.lexicon import unfolded
 from policies.message import Attachment, Message
 from policies.parties import Person, Role, Roster
 from policies.rules import Hit
@@ -36,44 +37,14 @@ _CAMERA_NAME = re.compile(
     re.IGNORECASE,
 )
 _INLINE_IMAGE = re.compile(r"image\d{3}", re.IGNORECASE)
-_MEDIA_WORDS = {
-    "photo", "photos", "pic", "pics", "picture", "pictures", "video", "videos", "clip", "clips", "image",
-    "images", "selfie", "selfies", "snapshot", "snapshots", "footage", "foto", "fotos", "imagen", "imágenes",
-    "vídeo", "vídeos", "fotografía", "fotografías", "screenshot", "screenshots", "shot", "shots",
-}  # fmt: skip
-# People as a crowd: whoever else is in the picture has a family of their own.
-_GROUP_WORDS = {
-    "team", "teams", "group", "class", "squad", "kids", "children", "students", "players", "girls", "boys",
-    "guys", "everyone", "everybody", "crew", "cast", "choir", "band", "court", "classmates", "teammates",
-    "equipo", "niños", "niñas", "chicos", "chicas", "estudiantes", "alumnos", "alumnas", "jugadores",
-    "todos", "clase", "grupo", "compañeros",
-}  # fmt: skip
-_PERSON_WORDS = {
-    "him", "her", "them", "you", "us", "me", "yourself", "yourselves", "selfie", "selfies", "portrait",
-    "portraits", "headshot", "headshots", "face", "faces", "él", "ella", "ellos", "ellas", "ti",
-}  # fmt: skip
-# What a picture of work rather than of people is called.
-_THING_WORDS = {
-    "diagram", "diagrams", "chart", "charts", "graph", "graphs", "worksheet", "worksheets", "handout",
-    "handouts", "map", "maps", "schedule", "schedules", "flyer", "flyers", "slide", "slides", "notes",
-    "whiteboard", "board", "rubric", "rubrics", "template", "templates", "key", "guide", "menu", "calendar",
-    "logo", "infographic", "label", "labels", "equation", "equations", "homework", "assignment",
-    "assignments", "page", "pages", "textbook", "table", "timeline", "form", "forms", "sheet", "plot",
-    "figure", "problem", "problems", "answers", "agenda", "syllabus", "receipt", "poster", "posters",
-    "floorplan", "document", "scan", "permission", "roster", "gradebook", "list", "signature", "banner",
-    "icon", "emoji", "sticker", "clipart", "letterhead", "crest", "seal", "portal", "website", "site",
-    "screen", "app", "email", "inbox", "grades", "scores", "results", "instructions", "directions",
-    "questions", "quiz", "essay", "spreadsheet", "recipe", "invoice",
-    "diagrama", "gráfica", "grafica", "gráfico", "hoja", "mapa", "horario", "cartel", "afiche", "volante",
-    "folleto", "tarea", "calendario", "menú", "pizarra", "pizarrón", "apuntes", "formulario", "tabla",
-    "diapositiva", "diapositivas", "esquema", "rúbrica", "lista",
-}  # fmt: skip
-_DETERMINERS = {
-    "the", "a", "an", "our", "my", "your", "his", "their", "this", "that", "these", "those", "some", "all",
-    "el", "la", "los", "las", "un", "una", "unos", "unas", "nuestro", "nuestra", "mi", "mis", "tu", "tus",
-    "su", "sus", "este", "esta", "estos", "estas",
-}  # fmt: skip
-_CONNECTORS = {"and", "y", "e", "&", "with", "con"}
+
+# Words are the reviewed list policies/wordlists/media.txt, whose comments say what each tag holds.
+_MEDIA_WORDS = unfolded("media", "media")
+_GROUP_WORDS = unfolded("media", "group")  # people as a crowd: whoever else is pictured has a family too
+_PERSON_WORDS = unfolded("media", "person")
+_THING_WORDS = unfolded("media", "thing")  # what a picture of work rather than of people is called
+_DETERMINERS = unfolded("media", "determiner")
+_CONNECTORS = unfolded("media", "connector")
 
 
 def _fold(name: str) -> str:
@@ -82,17 +53,8 @@ def _fold(name: str) -> str:
     return "".join(ch for ch in decomposed if ch.isalnum())
 
 
-# Capitalised words that follow "photo of" without being anyone's name.
-_NOT_NAMES = {
-    _fold(word)
-    for word in (
-        "i", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-        "january", "february", "march", "april", "may", "june", "july", "august", "september",
-        "october", "november", "december", "lunes", "martes", "miércoles", "jueves", "viernes",
-        "sábado", "domingo", "today", "yesterday", "room", "gym", "homecoming", "halloween",
-        "family", "math", "science", "night", "day", "field", "lab",
-    )
-}  # fmt: skip
+# Capitalised words never read as a student's name ("photos of Halloween", "May's schedule").
+_NOT_NAMES = {_fold(word) for word in unfolded("media", "not-name")}
 _ATTACHING = re.compile(r"\b(?:attach\w*|here(?:'s| is| are)|below|adjunt\w*|aquí)", re.IGNORECASE)
 _STRONG_PHRASES = re.compile(
     r"\b(?:team|group|class|squad|cast|bus|party)[ -]?(?:photo|pic|picture|shot|selfie|video)s?\b"
