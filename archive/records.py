@@ -50,7 +50,10 @@ class Record:
             "recorded_at": self.recorded_at.isoformat(timespec="microseconds"),
             "payload": self.payload,
         }
-        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        # A lone surrogate (undecodable bytes carried through a parser) cannot be UTF-8; the exact bytes are
+        # kept in the body store, so the record shows "?" rather than refusing the message.
+        return text.encode("utf-8", errors="replace")
 
     def leaf_hash(self) -> bytes:
         return hashlib.sha256(b"\x00" + self.canonical()).digest()
