@@ -56,4 +56,9 @@ class Record:
         return text.encode("utf-8", errors="replace")
 
     def leaf_hash(self) -> bytes:
-        return hashlib.sha256(b"\x00" + self.canonical()).digest()
+        return leaf_hash(self.canonical())
+
+
+def leaf_hash(canonical: bytes) -> bytes:
+    """RFC 9162 leaf hash: SHA-256 of 0x00 followed by the record's canonical bytes."""
+    return hashlib.sha256(b"\x00" + canonical).digest()

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from archive.records import Record, body_digest
+from archive.records import Record, body_digest, leaf_hash
 
 T = TypeVar("T")
 _MAX_GROUP = 256
@@ -31,14 +31,15 @@ class Writer:
         self.connection = connection
 
     def append(self, record: Record) -> int:
+        canonical = record.canonical()
         cursor = self.connection.execute(
             "INSERT INTO records(kind, message_id, recorded_at, canonical, leaf_hash) VALUES (?,?,?,?,?)",
             (
                 str(record.kind),
                 record.message_id,
                 record.recorded_at.isoformat(timespec="microseconds"),
-                record.canonical(),
-                record.leaf_hash(),
+                canonical,
+                leaf_hash(canonical),
             ),
         )
         return int(cursor.lastrowid or 0)
