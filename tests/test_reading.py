@@ -666,3 +666,11 @@ def test_a_message_too_costly_to_parse_whole_is_read_up_to_the_cut() -> None:
     )
     assert message.body == "The whole team."
     assert message.attachments == (Attachment("team.jpg", "image/jpeg", None),)  # cut: size unknown
+
+
+def test_an_undecodable_content_type_reads_as_text_without_surrogates() -> None:
+    raw = b"From: a@b.c\r\nContent-Type: image/\x80jpeg; name=x.jpg\r\nContent-Disposition: attachment\n\n"
+    attachments = read(raw).attachments
+    assert attachments
+    for attachment in attachments:
+        attachment.content_type.encode("utf-8")  # would raise on a lone surrogate
