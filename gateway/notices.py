@@ -13,6 +13,11 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
+from archive.records import Record, RecordKind
+from archive.sqlite import Writer
+from gateway import queue
+from gateway.config import Settings
+from gateway.models import Purpose
 from policies.decision import Action, Decision
 
 
@@ -27,6 +32,39 @@ def compose(*, sender: str, to: Sequence[str], subject: str, text: str, about: s
     message["X-Chaperone-About"] = about
     message.set_content(text)
     return message.as_bytes()
+
+
+def queue_relay_mail(
+    writer: Writer,
+    settings: Settings,
+    *,
+    about: str,
+    to: tuple[str, ...],
+    subject: str,
+    text: str,
+    purpose: Purpose,
+    now: float,
+) -> None:
+    """Compose a relay-written message about message ``about`` and queue it inside the caller's commit."""
+    raw = compose(
+        sender=settings.delivery.bounce_from,
+        to=to,
+        subject=subject,
+        text=text,
+        about=about,
+        domain=settings.district.relay_domain,
+    )
+    queue.enqueue_generated(
+        writer,
+        message_id=about,
+        recipients=to,
+        raw=raw,
+        purpose=str(purpose),
+        now=now,
+        lifetime_seconds=settings.delivery.lifetime_hours * 3600,
+    )
+    kind = RecordKind.NOTICE if purpose is Purpose.NOTICE else RecordKind.ALERT
+    writer.append(Record(kind, about, {"to": list(to), "subject": subject}))
 
 
 def sender_notice(

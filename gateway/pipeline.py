@@ -164,8 +164,15 @@ class Pipeline:
             recipients=[r.address for r in submission.recipients],
             zone=self.zone,
         )
-        self._queue_relay_mail(
-            writer, submission, (submission.envelope_from,), subject, text, Purpose.NOTICE, now
+        notices.queue_relay_mail(
+            writer,
+            self.settings,
+            about=submission.message_id,
+            to=(submission.envelope_from,),
+            subject=subject,
+            text=text,
+            purpose=Purpose.NOTICE,
+            now=now,
         )
 
     def _alert(self, writer: Writer, submission: Submission, decision: Decision, now: float) -> None:
@@ -188,40 +195,16 @@ class Pipeline:
             recipients=[r.address for r in submission.recipients],
             review_url=self.settings.policy.review_url,
         )
-        self._queue_relay_mail(writer, submission, tuple(addresses), subject, text, Purpose.ALERT, now)
-        writer.append(Record(RecordKind.ALERT, submission.message_id, {"to": addresses}))
-
-    def _queue_relay_mail(
-        self,
-        writer: Writer,
-        submission: Submission,
-        to: tuple[str, ...],
-        subject: str,
-        text: str,
-        purpose: Purpose,
-        now: float,
-    ) -> None:
-        raw = notices.compose(
-            sender=self.settings.delivery.bounce_from,
-            to=to,
+        notices.queue_relay_mail(
+            writer,
+            self.settings,
+            about=submission.message_id,
+            to=tuple(addresses),
             subject=subject,
             text=text,
-            about=submission.message_id,
-            domain=self.settings.district.relay_domain,
-        )
-        queue.enqueue_generated(
-            writer,
-            message_id=submission.message_id,
-            recipients=to,
-            raw=raw,
-            purpose=str(purpose),
+            purpose=Purpose.ALERT,
             now=now,
-            lifetime_seconds=self.settings.delivery.lifetime_hours * 3600,
         )
-        if purpose is Purpose.NOTICE:
-            writer.append(
-                Record(RecordKind.NOTICE, submission.message_id, {"to": list(to), "subject": subject})
-            )
 
     def _delivery(
         self,

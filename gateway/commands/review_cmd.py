@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from archive.sqlite import SqliteStore, Writer
-from gateway import notices, queue, review
+from gateway import notices, review
 from gateway.config import Settings, load_settings
 from gateway.decide import PolicyDecider
 from gateway.directory import Directory
@@ -114,23 +114,17 @@ async def _decide_async(
                 lifetime_seconds=lifetime,
             )
             if not args.approve:
-                raw = notices.compose(
-                    sender=settings.delivery.bounce_from,
-                    to=[found.sender],
-                    subject=f"Not sent: {found.subject or '(no subject)'}",
-                    text=f'A supervisor rejected your message "{found.subject or "(no subject)"}"; '
-                    f"it was not delivered to anyone.\n\nComment: {args.comment}\n",
-                    about=args.message_id,
-                    domain=settings.district.relay_domain,
-                )
-                queue.enqueue_generated(
+                subject = found.subject or "(no subject)"
+                notices.queue_relay_mail(
                     writer,
-                    message_id=args.message_id,
-                    recipients=(found.sender,),
-                    raw=raw,
-                    purpose=str(Purpose.NOTICE),
+                    settings,
+                    about=args.message_id,
+                    to=(found.sender,),
+                    subject=f"Not sent: {subject}",
+                    text=f'A supervisor rejected your message "{subject}"; it was not delivered to anyone.'
+                    f"\n\nComment: {args.comment}\n",
+                    purpose=Purpose.NOTICE,
                     now=time.time(),
-                    lifetime_seconds=lifetime,
                 )
             return outcome
 
