@@ -95,8 +95,11 @@ class DeliveryWorkers:
         if not busy:
             next_due = await self.store.read(queue.next_due_at)
             delay = _IDLE_POLL if next_due is None else min(_IDLE_POLL, max(0.0, next_due - self.clock()))
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as
+        # the wake-up does, and the relay would never finish shutting down.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=max(delay, 0.01))
+            async with asyncio.timeout(max(delay, 0.01)):
+                await self._wake.wait()
         self._wake.clear()
 
     async def _deliver(self, delivery: queue.QueuedDelivery, raw: bytes | None) -> None:
