@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -100,4 +100,3 @@ class Receipt:
     action: str  # deliver | flag | defer | hold | block
     reason: str = ""
     release_at: datetime | None = None
-    details: tuple[str, ...] = field(default=())

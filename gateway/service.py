@@ -11,6 +11,7 @@ import contextlib
 import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
@@ -85,39 +86,37 @@ async def running_relay(settings: Settings, directory: Directory | None = None) 
         inbound = InboundHandler(settings=settings, directory=directory, store=store, pipeline=pipeline)
         listeners: dict[str, Listener] = {}
         smtp = settings.smtp
-        common = {
-            "hostname": smtp.hostname,
-            "data_size_limit": smtp.max_message_size,
-            "idle_timeout": smtp.data_timeout,
-        }
+        open_listener = partial(
+            listen,
+            hostname=smtp.hostname,
+            data_size_limit=smtp.max_message_size,
+            idle_timeout=smtp.data_timeout,
+        )
         if smtp.submission:
-            listeners["submission"] = await listen(
+            listeners["submission"] = await open_listener(
                 submission,
                 smtp.submission,
                 starttls=tls,
                 auth_required=True,
                 auth_require_tls=smtp.require_tls,
                 trust_loopback_as=smtp.trust_loopback_as,
-                **common,  # type: ignore[arg-type]
             )
         if smtp.submission_tls and tls is not None:
-            listeners["submission_tls"] = await listen(
+            listeners["submission_tls"] = await open_listener(
                 submission,
                 smtp.submission_tls,
                 implicit_tls=tls,
                 auth_required=True,
                 # The whole connection is TLS; aiosmtpd only recognises TLS it negotiated (STARTTLS).
                 auth_require_tls=False,
-                **common,  # type: ignore[arg-type]
             )
         if smtp.inbound:
-            listeners["inbound"] = await listen(
+            listeners["inbound"] = await open_listener(
                 inbound,
                 smtp.inbound,
                 auth_required=False,
                 auth_require_tls=True,
                 starttls=tls,
-                **common,  # type: ignore[arg-type]
             )
         for listener in listeners.values():
             stack.push_async_callback(listener.close)

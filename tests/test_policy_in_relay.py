@@ -15,7 +15,7 @@ from gateway.cli import main
 from gateway.config import Settings
 from gateway.directory import Directory
 from gateway.roster_snapshot import roster_snapshot_path, save_directory
-from gateway.service import running_relay
+from gateway.service import Relay, running_relay
 from tests.conftest import Downstream, give_passwords, relay_settings, zone_where_it_is
 from tests.mail import archive_rows, compose, eventually, parse, submit
 
@@ -73,10 +73,6 @@ async def test_an_urgent_message_goes_at_night_and_is_listed_for_review(
     assert [r["payload"]["action"] for r in reviews] == ["flag"]
 
 
-def sent(downstream: Downstream) -> set[str]:
-    return delivered_to(downstream)
-
-
 def cli_config(settings: Settings, directory: Directory, downstream: Downstream) -> Path:
     """The config file a supervisor's `chaperone review` uses on the relay's machine."""
     save_directory(directory, roster_snapshot_path(settings))
@@ -88,6 +84,14 @@ def cli_config(settings: Settings, directory: Directory, downstream: Downstream)
         encoding="utf-8",
     )
     return config
+
+
+async def held_grooming_message(relay: Relay, downstream: Downstream) -> str:
+    """Send the grooming message, wait for the sender's notice and the alert, and return its id."""
+    message = compose(REYES, [PATEL], body=GROOMING)
+    response = await submit(relay.port("submission"), REYES, [PATEL], message)
+    await downstream.wait_for(2)
+    return response.split()[3].rstrip(";")
 
 
 async def chaperone(config: Path, *args: str) -> int:
@@ -106,7 +110,7 @@ async def test_grooming_signals_are_held_and_alert_the_principal_and_compliance(
         assert "held" in response.lower() or "review" in response.lower()
         await downstream.wait_for(2)  # the sender's notice and the alert, nothing else
         await eventually(lambda: len(downstream.received) >= 2)
-    assert PATEL not in sent(downstream) and "priya.patel@example.net" not in sent(downstream)
+    assert PATEL not in delivered_to(downstream) and "priya.patel@example.net" not in delivered_to(downstream)
     alert = next(r for r in downstream.received if BROOKS in r.rcpt_tos)
     assert set(alert.rcpt_tos) == {BROOKS, FIELD}
     text = parse(alert.content).get_content()
@@ -141,11 +145,7 @@ async def test_a_supervisor_approves_a_held_message_and_the_family_gets_it(
     give_passwords(settings, REYES)
     config = cli_config(settings, directory, downstream)
     async with running_relay(settings, directory) as relay:
-        response = await submit(
-            relay.port("submission"), REYES, [PATEL], compose(REYES, [PATEL], body=GROOMING)
-        )
-        message_id = response.split()[3].rstrip(";")
-        await downstream.wait_for(2)
+        message_id = await held_grooming_message(relay, downstream)
         assert await chaperone(config, "review", "list") == 0
         assert message_id in capsys.readouterr().out
         # A teacher who does not supervise Ms. Reyes cannot release her message.
@@ -158,7 +158,7 @@ async def test_a_supervisor_approves_a_held_message_and_the_family_gets_it(
             == 0
         )
         await downstream.wait_for(4, within=15)  # the family's copy and the principal's copy
-    assert {PATEL, "priya.patel@example.net", "raj.patel@example.com"} <= sent(downstream)
+    assert {PATEL, "priya.patel@example.net", "raj.patel@example.com"} <= delivered_to(downstream)
     decided = archive_rows(settings.archive.sqlite_path, "review.decided")
     assert [(d["payload"]["verdict"], d["payload"]["reviewer"]) for d in decided] == [("approved", BROOKS)]
 
@@ -170,11 +170,7 @@ async def test_a_rejected_message_is_never_sent_and_the_sender_is_told_why(
     give_passwords(settings, REYES)
     config = cli_config(settings, directory, downstream)
     async with running_relay(settings, directory) as relay:
-        response = await submit(
-            relay.port("submission"), REYES, [PATEL], compose(REYES, [PATEL], body=GROOMING)
-        )
-        message_id = response.split()[3].rstrip(";")
-        await downstream.wait_for(2)
+        message_id = await held_grooming_message(relay, downstream)
         assert (
             await chaperone(
                 config, "review", "reject", message_id, "--reviewer", FIELD, "--comment", "See me."
@@ -184,6 +180,6 @@ async def test_a_rejected_message_is_never_sent_and_the_sender_is_told_why(
         await downstream.wait_for(3, within=15)
     rejection = downstream.received[-1]
     assert rejection.rcpt_tos == [REYES] and "See me." in parse(rejection.content).get_content()
-    assert PATEL not in sent(downstream)
+    assert PATEL not in delivered_to(downstream)
     states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
     assert states == {"rejected"}
