@@ -97,6 +97,7 @@ async def listen(
     data_size_limit: int,
     idle_timeout: float,
     trust_loopback_as: str | None = None,
+    reuse_port: bool = False,
 ) -> Listener:
     host, port = split_host_port(address)
     loop = asyncio.get_running_loop()
@@ -119,5 +120,6 @@ async def listen(
             trust_loopback_as=trust_loopback_as,
         )
 
-    server = await loop.create_server(factory, host=host, port=port, ssl=implicit_tls)
+    # reuse_port: several relay processes listen on one port and the kernel spreads the connections.
+    server = await loop.create_server(factory, host=host, port=port, ssl=implicit_tls, reuse_port=reuse_port)
     return Listener(server, sessions)

@@ -4,6 +4,11 @@ Every connection's durable commit costs an fsync; twenty concurrent SMTP session
 own would serialise on the disk. The writer thread instead drains every transaction that is waiting,
 runs each inside its own SAVEPOINT (a failing one rolls back alone), and commits them with one fsync.
 A caller's future resolves only after that commit: acknowledging before it would break durability.
+
+A group waits up to ``_LINGER`` after its first transaction for others to join. Each commit rewrites the
+pages it touched (table tails, index leaves) into the log, so twenty sessions committing one message each
+cost far more disk writes and thread switches than one commit of twenty; two milliseconds is noise beside
+an SMTP round trip. Several relay processes may share one file: SQLite's own locks order their commits.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -22,6 +28,7 @@ from archive.records import Record, body_digest, leaf_hash
 
 T = TypeVar("T")
 _MAX_GROUP = 256
+_LINGER = 0.002
 
 
 class Writer:
@@ -118,9 +125,10 @@ class SqliteStore:
                 if first is None:
                     return
                 group = [first]
+                deadline = time.monotonic() + (_LINGER if first.write else 0.0)
                 while len(group) < _MAX_GROUP:
                     try:
-                        job = self._jobs.get_nowait()
+                        job = self._jobs.get(timeout=max(0.0, deadline - time.monotonic()))
                     except queue.Empty:
                         break
                     if job is None:

@@ -56,6 +56,7 @@ submission = "127.0.0.1:$submission"
 inbound = ""
 require_tls = false
 trust_loopback_as = "$SENDER"
+processes = ${PROCESSES:-2}
 [delivery]
 target = "smtp://127.0.0.1:$sink"
 workers = 8

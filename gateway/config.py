@@ -94,6 +94,8 @@ class Smtp(Section):
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
     max_recipients: int = Field(default=100, gt=0)
     data_timeout: float = Field(default=300.0, gt=0)  # seconds a client may sit idle
+    # Acceptance processes sharing the listening ports; above 1, delivery runs in the parent process.
+    processes: int = Field(default=1, ge=1, le=64)
     # Benchmarks only: treat loopback clients as this staff address without AUTH. Never a default.
     trust_loopback_as: str | None = None
 
@@ -122,6 +124,8 @@ class Delivery(Section):
     first_retry_seconds: float = Field(default=60.0, gt=0)
     max_retry_seconds: float = Field(default=3600.0, gt=0)
     workers: int = Field(default=4, ge=1)
+    # How often delivery looks for copies queued by another process (acceptance processes, review approvals).
+    poll_seconds: float = Field(default=0.1, gt=0, le=60)
     bounce_from: str = "mailer-daemon@relay.nusd.example.org"
 
     @field_validator("target")

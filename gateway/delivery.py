@@ -29,7 +29,6 @@ from gateway.models import Purpose
 from gateway.outbound import RecipientOutcome, Signer, Transport
 
 log = structlog.get_logger("gateway.delivery")
-_IDLE_POLL = 5.0
 _REMEMBERED = 10_000
 
 
@@ -43,6 +42,7 @@ class DeliveryWorkers:
         reporting_mta: str,
         signer: Signer | None = None,
         clock: Callable[[], float] = time.time,
+        poll: float = 5.0,
     ) -> None:
         self.store = store
         self.transport = transport
@@ -50,6 +50,9 @@ class DeliveryWorkers:
         self.reporting_mta = reporting_mta
         self.signer = signer
         self.clock = clock
+        # When nothing is due: how long before looking again for copies queued by another process
+        # (acceptance processes, `chaperone review approve`), which cannot wake this one.
+        self.poll = poll
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -91,10 +94,10 @@ class DeliveryWorkers:
     async def _sleep_until_due(self, *, busy: bool) -> None:
         """Until a copy finishes or is queued (``wake``), or the next one falls due. Every worker busy:
         only a finishing copy frees one, so there is nothing to look up."""
-        delay = _IDLE_POLL
+        delay = self.poll
         if not busy:
             next_due = await self.store.read(queue.next_due_at)
-            delay = _IDLE_POLL if next_due is None else min(_IDLE_POLL, max(0.0, next_due - self.clock()))
+            delay = self.poll if next_due is None else min(self.poll, max(0.0, next_due - self.clock()))
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as
         # the wake-up does, and the relay would never finish shutting down.
         with contextlib.suppress(TimeoutError):

@@ -1,7 +1,9 @@
 """The relay as one running thing: every resource is started and closed here, in order.
 
 Nothing is global: ``Relay`` owns the archive store, the directory, the delivery workers and the
-listeners, and ``async with Relay(settings)`` closes them all in reverse order whatever happens.
+listeners, and ``async with running_relay(settings)`` closes them all in reverse order whatever happens.
+With several processes (gateway/processes.py) the same parts run apart: acceptance processes run
+``running_relay(deliver=False)`` and the parent runs ``running_delivery``.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ class Relay:
     directory: Directory
     store: SqliteStore
     pipeline: Pipeline
-    workers: DeliveryWorkers
+    workers: DeliveryWorkers | None  # None in an acceptance process: the parent delivers
     listeners: dict[str, Listener]
 
     def port(self, name: str) -> int:
@@ -47,7 +49,14 @@ class Relay:
 
 
 @contextlib.asynccontextmanager
-async def running_relay(settings: Settings, directory: Directory | None = None) -> AsyncIterator[Relay]:
+async def running_relay(
+    settings: Settings,
+    directory: Directory | None = None,
+    *,
+    deliver: bool = True,
+    reuse_port: bool = False,
+) -> AsyncIterator[Relay]:
+    """Listeners, pipeline and archive; and the delivery workers unless another process delivers."""
     tls = _tls_context(settings)
     if directory is None:
         directory = load_directory(roster_snapshot_path(settings))
@@ -55,25 +64,14 @@ async def running_relay(settings: Settings, directory: Directory | None = None) 
         store = SqliteStore(settings.archive.sqlite_path)
         await store.start()
         stack.push_async_callback(store.close)
-
-        transport = transport_from_settings(settings)
-        stack.push_async_callback(transport.close)
-        workers = DeliveryWorkers(
-            store,
-            transport,
-            settings.delivery,
-            reporting_mta=settings.smtp.hostname,
-            signer=signer_from_settings(settings),
-        )
+        workers = await _start_delivery(stack, settings, store) if deliver else None
         pipeline = Pipeline(
             settings=settings,
             directory=directory,
             store=store,
             decider=PolicyDecider(settings, directory),
-            wake_delivery=workers.wake,
+            wake_delivery=workers.wake if workers is not None else lambda ready, raw: None,
         )
-        worker_task = asyncio.create_task(workers.run(), name="delivery-workers")
-        stack.push_async_callback(_cancel, worker_task)
 
         credentials = StaffCredentials(settings.data_dir)
         submission = SubmissionHandler(
@@ -91,6 +89,7 @@ async def running_relay(settings: Settings, directory: Directory | None = None) 
             hostname=smtp.hostname,
             data_size_limit=smtp.max_message_size,
             idle_timeout=smtp.data_timeout,
+            reuse_port=reuse_port,
         )
         if smtp.submission:
             listeners["submission"] = await open_listener(
@@ -125,6 +124,35 @@ async def running_relay(settings: Settings, directory: Directory | None = None) 
         if not smtp.require_tls:
             log.warning("AUTH is offered without TLS (smtp.require_tls = false): development only")
         yield relay
+
+
+@contextlib.asynccontextmanager
+async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]:
+    """Only the delivery workers, for the parent of several acceptance processes: it finds their copies
+    by looking at the queue every ``[delivery] poll_seconds``, since their commits cannot wake it."""
+    async with contextlib.AsyncExitStack() as stack:
+        store = SqliteStore(settings.archive.sqlite_path)
+        await store.start()
+        stack.push_async_callback(store.close)
+        yield await _start_delivery(stack, settings, store)
+
+
+async def _start_delivery(
+    stack: contextlib.AsyncExitStack, settings: Settings, store: SqliteStore
+) -> DeliveryWorkers:
+    transport = transport_from_settings(settings)
+    stack.push_async_callback(transport.close)
+    workers = DeliveryWorkers(
+        store,
+        transport,
+        settings.delivery,
+        reporting_mta=settings.smtp.hostname,
+        signer=signer_from_settings(settings),
+        poll=settings.delivery.poll_seconds,
+    )
+    worker_task = asyncio.create_task(workers.run(), name="delivery-workers")
+    stack.push_async_callback(_cancel, worker_task)
+    return workers
 
 
 def _tls_context(settings: Settings) -> ssl.SSLContext | None:

@@ -7,12 +7,15 @@ import asyncio
 import contextlib
 import secrets
 import signal
+import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from adapters.roster_import import import_roster
 from gateway import logs
 from gateway.config import Settings, load_settings
 from gateway.credentials import StaffCredentials
+from gateway.processes import run_acceptance_processes, stop_when_parent_exits
 from gateway.roster_snapshot import roster_snapshot_path, save_directory
 from gateway.service import Relay, running_relay
 
@@ -21,6 +24,8 @@ DEMO_STAFF = ("t-reyes", "t-okafor", "t-lindqvist", "aide-wu", "a-brooks", "a-ng
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = groups.add_parser("serve", help="run the relay with the configured listeners")
+    # Internal: how the relay starts its own acceptance processes when [smtp] processes > 1.
+    serve.add_argument("--acceptance-process", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
     demo = groups.add_parser("demo", help="import the sample district and run the relay on it")
     demo.add_argument("--data-dir", default="chaperone-data", help="where the demo keeps its state")
@@ -31,7 +36,14 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     logs.configure(settings.logging.format, settings.logging.level)
-    asyncio.run(_run_until_signal(settings, announce=None))
+    if args.acceptance_process:
+        asyncio.run(_accept_until_signal(settings))
+    elif settings.smtp.processes > 1:
+        config = ["--config", args.config] if args.config else []
+        command = [sys.executable, "-m", "gateway.cli", *config, "serve", "--acceptance-process"]
+        asyncio.run(_until_signal(lambda stop: run_acceptance_processes(settings, command, stop)))
+    else:
+        asyncio.run(_run_until_signal(settings, announce=None))
     return 0
 
 
@@ -91,12 +103,29 @@ def _print_demo(relay: Relay, password: str) -> None:
 
 
 async def _run_until_signal(settings: Settings, announce: object) -> None:
+    async def serve(stop: asyncio.Event) -> None:
+        async with running_relay(settings) as relay:
+            if callable(announce):
+                announce(relay)
+            await stop.wait()
+
+    await _until_signal(serve)
+
+
+async def _accept_until_signal(settings: Settings) -> None:
+    async def accept(stop: asyncio.Event) -> None:
+        watch = asyncio.create_task(stop_when_parent_exits(stop))
+        async with running_relay(settings, deliver=False, reuse_port=True):
+            await stop.wait()
+        watch.cancel()
+
+    await _until_signal(accept)
+
+
+async def _until_signal(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
-    async with running_relay(settings) as relay:
-        if callable(announce):
-            announce(relay)
-        await stop.wait()
+    await run(stop)
