@@ -14,6 +14,8 @@ an SMTP round trip. Several relay processes may share one file: SQLite's own loc
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import queue
 import sqlite3
 import threading
@@ -113,6 +115,7 @@ class SqliteStore:
     def _run(self) -> None:
         try:
             connection = open_database(self.path)
+            lock = _WriteLock(self.path.with_name(self.path.name + ".writer-lock"))
         except BaseException as exc:  # reported to start()'s caller
             self._startup_error = exc
             self._ready.set()
@@ -135,12 +138,12 @@ class SqliteStore:
                         self._jobs.put(None)  # finish this group, then stop
                         break
                     group.append(job)
-                self._run_group(writer, group)
+                self._run_group(writer, lock, group)
         finally:
+            lock.close()
             connection.close()
 
-    def _run_group(self, writer: Writer, group: list[_Job]) -> None:
-        connection = writer.connection
+    def _run_group(self, writer: Writer, lock: _WriteLock, group: list[_Job]) -> None:
         outcomes: list[tuple[_Job, Any, BaseException | None]] = []
         for job in (j for j in group if not j.write):
             try:
@@ -149,27 +152,54 @@ class SqliteStore:
                 outcomes.append((job, None, exc))
         writes = [j for j in group if j.write]
         if writes:
-            pending: list[tuple[_Job, Any, BaseException | None]] = []
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-                for job in writes:
-                    connection.execute("SAVEPOINT unit")
-                    try:
-                        result = job.work(writer)
-                    except Exception as exc:
-                        connection.execute("ROLLBACK TO unit")
-                        pending.append((job, None, exc))
-                    else:
-                        pending.append((job, result, None))
-                    connection.execute("RELEASE unit")
-                connection.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if connection.in_transaction:
-                    connection.execute("ROLLBACK")
-                pending = [(job, None, exc) for job in writes]
-            outcomes.extend(pending)
+            with lock:
+                outcomes.extend(_write_group(writer, writes))
         for job, result, error in outcomes:
             job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+
+
+def _write_group(writer: Writer, writes: list[_Job]) -> list[tuple[_Job, Any, BaseException | None]]:
+    connection = writer.connection
+    outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        for job in writes:
+            connection.execute("SAVEPOINT unit")
+            try:
+                result = job.work(writer)
+            except Exception as exc:
+                connection.execute("ROLLBACK TO unit")
+                outcomes.append((job, None, exc))
+            else:
+                outcomes.append((job, result, None))
+            connection.execute("RELEASE unit")
+        connection.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        outcomes = [(job, None, exc) for job in writes]
+    return outcomes
+
+
+class _WriteLock:
+    """One writer at a time across the relay's processes, queued by the kernel (flock).
+
+    SQLite's own busy handler polls with sleeps that grow to 100 ms, so a process that finds the archive
+    locked would wait far longer than the commit it waits for. flock wakes the next writer as soon as
+    the lock is released, and the kernel releases it if its holder dies. SQLite's locking still guards
+    against writers that do not take this lock (the sqlite3 shell)."""
+
+    def __init__(self, path: Path) -> None:
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def __enter__(self) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

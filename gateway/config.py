@@ -94,7 +94,7 @@ class Smtp(Section):
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
     max_recipients: int = Field(default=100, gt=0)
     data_timeout: float = Field(default=300.0, gt=0)  # seconds a client may sit idle
-    # Acceptance processes sharing the listening ports; above 1, delivery runs in the parent process.
+    # Acceptance processes sharing the listening ports; above 1, delivery runs in a process of its own.
     processes: int = Field(default=1, ge=1, le=64)
     # Benchmarks only: treat loopback clients as this staff address without AUTH. Never a default.
     trust_loopback_as: str | None = None
@@ -126,6 +126,8 @@ class Delivery(Section):
     workers: int = Field(default=4, ge=1)
     # How often delivery looks for copies queued by another process (acceptance processes, review approvals).
     poll_seconds: float = Field(default=0.1, gt=0, le=60)
+    # With [smtp] processes above 1: how much the delivery process yields the CPU to acceptance (nice(2)).
+    nice: int = Field(default=10, ge=0, le=19)
     bounce_from: str = "mailer-daemon@relay.nusd.example.org"
 
     @field_validator("target")

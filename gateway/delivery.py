@@ -76,9 +76,7 @@ class DeliveryWorkers:
                     if handed.delivery_id not in self._in_flight and handed.delivery_id not in self._finished:
                         fresh.append((handed, raw))
                 if len(fresh) < free and not self._ready:
-                    skip = frozenset(self._in_flight) | {d.delivery_id for d, _ in fresh}
-                    due = partial(queue.due, now=self.clock(), limit=free - len(fresh), skip=skip)
-                    fresh += [(delivery, None) for delivery in await self.store.read(due)]
+                    fresh += await self._due(free - len(fresh), skip={d.delivery_id for d, _ in fresh})
                 for delivery, body in fresh:
                     self._in_flight.add(delivery.delivery_id)
                     task = asyncio.create_task(self._deliver(delivery, body))
@@ -91,12 +89,25 @@ class DeliveryWorkers:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    async def _due(self, limit: int, skip: set[str]) -> list[tuple[queue.QueuedDelivery, bytes | None]]:
+        due = partial(queue.due, now=self.clock(), limit=limit, skip=frozenset(self._in_flight | skip))
+        try:
+            return [(delivery, None) for delivery in await self.store.read(due)]
+        except Exception:
+            # The archive is unreadable for now (a full disk, a restarting store): the queue is still
+            # there, so log it and look again at the next pass rather than stop delivering for good.
+            log.exception("cannot read the delivery queue")
+            return []
+
     async def _sleep_until_due(self, *, busy: bool) -> None:
         """Until a copy finishes or is queued (``wake``), or the next one falls due. Every worker busy:
         only a finishing copy frees one, so there is nothing to look up."""
         delay = self.poll
         if not busy:
-            next_due = await self.store.read(queue.next_due_at)
+            try:
+                next_due = await self.store.read(queue.next_due_at)
+            except Exception:
+                next_due = None  # _due has logged it
             delay = self.poll if next_due is None else min(self.poll, max(0.0, next_due - self.clock()))
         # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that arrives as
         # the wake-up does, and the relay would never finish shutting down.

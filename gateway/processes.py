@@ -1,14 +1,16 @@
-"""Several acceptance processes and one delivering parent: how the relay uses more than one core.
+"""The relay as several processes, so that it can use more than one core.
 
 aiosmtpd serves every session on one event loop, so one process accepts on one core. With
-``[smtp] processes = N`` the relay starts N acceptance processes that listen on the same ports
-(SO_REUSEPORT: the kernel spreads the connections) and commit to the same archive, while this process
-only delivers. It is the one reader of the delivery queue, as Postfix's queue manager is of its queue, so
-no copy is ever sent by two processes and a restart of any of them loses nothing: an acceptance process
-answers 250 only after its commit.
+``[smtp] processes = N`` this supervisor starts N acceptance processes, which listen on the same ports
+(SO_REUSEPORT: the kernel spreads the connections) and commit to the same archive, and one delivery
+process, the only reader of the delivery queue (as Postfix's queue manager is of its queue), so no copy is
+ever sent by two processes. An acceptance process answers 250 only after its commit, so a process that
+dies loses nothing; the supervisor starts it again.
 
-An acceptance process that dies is started again. Each one holds a pipe from the parent open as its
-standard input and stops when the pipe closes, so none outlives a parent that was killed.
+The delivery process runs at a lower CPU priority (``[delivery] nice``): while a burst arrives, the cores
+go to the sessions that staff members' mail programs are waiting on, and the durable queue absorbs the
+difference. Each child holds a pipe from the supervisor open as its standard input and stops when it
+closes, so none outlives a supervisor that was killed.
 """
 
 from __future__ import annotations
@@ -21,30 +23,27 @@ from collections.abc import Sequence
 
 import structlog
 
-from gateway.config import Settings
-from gateway.service import running_delivery
-
 log = structlog.get_logger("gateway.processes")
 _RESTART_DELAY = 1.0
 _STOP_GRACE = 15.0
+ROLES = ("acceptance", "delivery")
 
 
-async def run_acceptance_processes(settings: Settings, command: Sequence[str], stop: asyncio.Event) -> None:
-    """Deliver here and keep ``settings.smtp.processes`` copies of ``command`` accepting, until ``stop``."""
-    async with running_delivery(settings):
-        slots = [_AcceptanceProcess(slot, command) for slot in range(settings.smtp.processes)]
-        keepers = [asyncio.create_task(slot.keep_running(stop)) for slot in slots]
-        log.info("relay started", acceptance_processes=len(slots))
-        try:
-            await stop.wait()
-        finally:
-            await asyncio.gather(*(slot.stop() for slot in slots))
-            await asyncio.gather(*keepers, return_exceptions=True)
+async def supervise(commands: Sequence[tuple[str, Sequence[str]]], stop: asyncio.Event) -> None:
+    """Keep each ``(name, command)`` running until ``stop``, then stop them all."""
+    children = [_Child(name, command) for name, command in commands]
+    keepers = [asyncio.create_task(child.keep_running(stop)) for child in children]
+    log.info("relay started", processes=[name for name, _ in commands])
+    try:
+        await stop.wait()
+    finally:
+        await asyncio.gather(*(child.stop() for child in children))
+        await asyncio.gather(*keepers, return_exceptions=True)
 
 
-class _AcceptanceProcess:
-    def __init__(self, slot: int, command: Sequence[str]) -> None:
-        self.slot = slot
+class _Child:
+    def __init__(self, name: str, command: Sequence[str]) -> None:
+        self.name = name
         self.command = list(command)
         self.process: asyncio.subprocess.Process | None = None
 
@@ -54,7 +53,7 @@ class _AcceptanceProcess:
             code = await self.process.wait()
             if stop.is_set():
                 return
-            log.error("acceptance process exited; starting it again", slot=self.slot, exit_code=code)
+            log.error("relay process exited; starting it again", process=self.name, exit_code=code)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(_RESTART_DELAY):
                     await stop.wait()
@@ -69,14 +68,14 @@ class _AcceptanceProcess:
             async with asyncio.timeout(_STOP_GRACE):
                 await process.wait()
         except TimeoutError:
-            log.error("acceptance process did not stop; killing it", slot=self.slot)
+            log.error("relay process did not stop; killing it", process=self.name)
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
 
 
-async def stop_when_parent_exits(stop: asyncio.Event) -> None:
-    """In an acceptance process: standard input is the parent's pipe, and end of file means it is gone."""
+async def stop_when_supervisor_exits(stop: asyncio.Event) -> None:
+    """In a child: standard input is the supervisor's pipe, and end of file means it has gone."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

@@ -3,7 +3,7 @@
 Nothing is global: ``Relay`` owns the archive store, the directory, the delivery workers and the
 listeners, and ``async with running_relay(settings)`` closes them all in reverse order whatever happens.
 With several processes (gateway/processes.py) the same parts run apart: acceptance processes run
-``running_relay(deliver=False)`` and the parent runs ``running_delivery``.
+``running_relay(deliver=False)`` and one delivery process runs ``running_delivery``.
 """
 
 from __future__ import annotations
@@ -128,8 +128,8 @@ async def running_relay(
 
 @contextlib.asynccontextmanager
 async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]:
-    """Only the delivery workers, for the parent of several acceptance processes: it finds their copies
-    by looking at the queue every ``[delivery] poll_seconds``, since their commits cannot wake it."""
+    """Only the delivery workers, in a process of their own: they find the copies other processes queue
+    by looking at the queue every ``[delivery] poll_seconds``, since those commits cannot wake them."""
     async with contextlib.AsyncExitStack() as stack:
         store = SqliteStore(settings.archive.sqlite_path)
         await store.start()

@@ -5,27 +5,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import secrets
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 from adapters.roster_import import import_roster
 from gateway import logs
 from gateway.config import Settings, load_settings
 from gateway.credentials import StaffCredentials
-from gateway.processes import run_acceptance_processes, stop_when_parent_exits
+from gateway.processes import ROLES, stop_when_supervisor_exits, supervise
 from gateway.roster_snapshot import roster_snapshot_path, save_directory
-from gateway.service import Relay, running_relay
+from gateway.service import Relay, running_delivery, running_relay
 
 DEMO_STAFF = ("t-reyes", "t-okafor", "t-lindqvist", "aide-wu", "a-brooks", "a-nguyen", "a-ellis", "a-field")
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = groups.add_parser("serve", help="run the relay with the configured listeners")
-    # Internal: how the relay starts its own acceptance processes when [smtp] processes > 1.
-    serve.add_argument("--acceptance-process", action="store_true", help=argparse.SUPPRESS)
+    # Internal: how the supervisor starts its children when [smtp] processes > 1 (gateway/processes.py).
+    serve.add_argument("--process", choices=ROLES, help=argparse.SUPPRESS)
     serve.set_defaults(run=_serve)
     demo = groups.add_parser("demo", help="import the sample district and run the relay on it")
     demo.add_argument("--data-dir", default="chaperone-data", help="where the demo keeps its state")
@@ -36,12 +38,14 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     logs.configure(settings.logging.format, settings.logging.level)
-    if args.acceptance_process:
-        asyncio.run(_accept_until_signal(settings))
+    if args.process is not None:
+        asyncio.run(_until_signal(partial(_run_child, settings, args.process)))
     elif settings.smtp.processes > 1:
         config = ["--config", args.config] if args.config else []
-        command = [sys.executable, "-m", "gateway.cli", *config, "serve", "--acceptance-process"]
-        asyncio.run(_until_signal(lambda stop: run_acceptance_processes(settings, command, stop)))
+        command = [sys.executable, "-m", "gateway.cli", *config, "serve", "--process"]
+        children = [(f"acceptance-{n}", [*command, "acceptance"]) for n in range(settings.smtp.processes)]
+        children.append(("delivery", [*command, "delivery"]))
+        asyncio.run(_until_signal(partial(supervise, children)))
     else:
         asyncio.run(_run_until_signal(settings, announce=None))
     return 0
@@ -112,14 +116,16 @@ async def _run_until_signal(settings: Settings, announce: object) -> None:
     await _until_signal(serve)
 
 
-async def _accept_until_signal(settings: Settings) -> None:
-    async def accept(stop: asyncio.Event) -> None:
-        watch = asyncio.create_task(stop_when_parent_exits(stop))
+async def _run_child(settings: Settings, role: str, stop: asyncio.Event) -> None:
+    watch = asyncio.create_task(stop_when_supervisor_exits(stop))
+    if role == "delivery":
+        os.nice(settings.delivery.nice)
+        async with running_delivery(settings):
+            await stop.wait()
+    else:
         async with running_relay(settings, deliver=False, reuse_port=True):
             await stop.wait()
-        watch.cancel()
-
-    await _until_signal(accept)
+    watch.cancel()
 
 
 async def _until_signal(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
