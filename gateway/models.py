@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import time
 from dataclasses import dataclass
@@ -10,17 +11,15 @@ from enum import StrEnum
 
 from policies.parties import Person
 
-_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+# RFC 4648 base32 digits, re-spelled in Crockford's alphabet (no I, L, O, U; lower case).
+_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789abcdefghjkmnpqrstvwxyz")
 
 
 def new_id(prefix: str) -> str:
     """A time-ordered, unguessable id (ULID layout): 48 bits of milliseconds, 80 random bits."""
     value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return prefix + "".join(reversed(chars))
+    # 130 bits make 26 base32 digits; encode 160 (20 bytes, no padding) and keep the last 26.
+    return prefix + base64.b32encode(value.to_bytes(20, "big"))[-26:].translate(_CROCKFORD).decode()
 
 
 class Channel(StrEnum):

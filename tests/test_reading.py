@@ -7,6 +7,7 @@ import base64
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -260,6 +261,37 @@ def test_a_forwarded_message_is_context_not_the_senders_words() -> None:
 def test_a_sentence_that_only_looks_like_an_attribution_stays_in_the_body() -> None:
     text = "On Monday the whole class wrote:\nthank-you cards for the custodians."
     assert split_history(text) == (text, "")
+
+
+_HISTORY_PIECES = st.sampled_from(
+    [
+        "On Tue, Oct 6, 2026 at 3:14 PM Sam <sam@x.org> wrote:",
+        "El mar, 6 oct 2026 a las 15:14, Ana escribió:",
+        "Le 6 oct. 2026, Luc a écrit :",
+        "---------- Forwarded message ---------",
+        "-----ORIGINAL MESSAGE-----",
+        "--- Message transféré ---",
+        "Begin forwarded message:",
+        "From: Sam Lee <sam@x.org>",
+        "Sent: Tuesday, October 6, 2026 3:14 PM",
+        "De: Ana\nEnviado: martes",
+        "________________________________",
+        "> quoted line",
+        "wrote: Sent: escreveu schrieb",
+        "See you Friday.",
+        "",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(pieces=st.lists(st.one_of(_HISTORY_PIECES, st.text(max_size=30)), max_size=12))
+def test_the_word_check_before_each_history_search_changes_no_split(pieces: list[str]) -> None:
+    """The cheap check for a pattern's words only skips searches that could not have matched."""
+    text = "\n".join(pieces)
+    fast = split_history(text)
+    with mock.patch.object(reading.quoting, "_may_hold", lambda pattern, text: True):
+        assert split_history(text) == fast
 
 
 def test_gmail_html_quote_and_blockquote_are_history() -> None:

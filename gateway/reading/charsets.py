@@ -24,8 +24,10 @@ _WHITESPACE = re.compile(r"\s+")
 
 def _clean(text: str) -> str:
     """Newlines as LF, no C0 controls (NUL splits words and PostgreSQL refuses it), no lone surrogates."""
-    text = _CONTROL.sub("", _NEWLINE.sub("\n", text))
-    return _SURROGATE.sub("\ufffd", text)
+    if "\r" in text:
+        text = _NEWLINE.sub("\n", text)
+    text = _CONTROL.sub("", text)
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def _one_line(text: str, limit: int) -> str:

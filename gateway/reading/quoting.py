@@ -35,6 +35,36 @@ _OUTLOOK_BLOCK = re.compile(
 )
 
 
+# Words each pattern cannot match without. Checking for them first is much cheaper than the search
+# (a multi-line "^" is tried at every position), and most messages have no history at all.
+_ATTRIBUTION_WORDS = ("wrote", "escrib", "a écrit", "escreveu", "schrieb")
+_ORIGINAL_WORDS = tuple(
+    phrase.casefold()
+    for phrase in (
+        "Original Message",
+        "Mensaje original",
+        "Message d'origine",
+        "Mensagem original",
+        "Forwarded message",
+        "Mensaje reenviado",
+        "Message transféré",
+        "Mensagem encaminhada",
+        "Begin forwarded message",
+        "Inicio del mensaje reenviado",
+    )
+)
+_OUTLOOK_WORDS = ("Sent", "Enviado", "Envoy", "Gesendet")
+
+
+def _may_hold(pattern: re.Pattern[str], text: str) -> bool:
+    if pattern is _ATTRIBUTION:
+        return any(word in text for word in _ATTRIBUTION_WORDS)
+    if pattern is _ORIGINAL:
+        folded = text.casefold()
+        return any(phrase in folded for phrase in _ORIGINAL_WORDS)
+    return any(word in text for word in _OUTLOOK_WORDS)
+
+
 _PATTERNS = (
     (_ATTRIBUTION, _Marker.ATTRIBUTION),
     (_ORIGINAL, _Marker.HISTORY),
@@ -49,6 +79,11 @@ class _Markers:
 
     text: str
     found: dict[re.Pattern[str], re.Match[str] | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for pattern, _ in _PATTERNS:
+            if not _may_hold(pattern, self.text):
+                self.found[pattern] = None
 
     def next(self, pos: int) -> tuple[int, int, _Marker] | None:
         best: tuple[int, int, _Marker] | None = None
