@@ -43,11 +43,15 @@ class Record:
     payload: dict[str, Any]
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def canonical(self) -> bytes:
+    @property
+    def recorded_at_text(self) -> str:
+        return self.recorded_at.isoformat(timespec="microseconds")
+
+    def canonical(self, recorded_at_text: str | None = None) -> bytes:
         document = {
             "kind": str(self.kind),
             "message_id": self.message_id,
-            "recorded_at": self.recorded_at.isoformat(timespec="microseconds"),
+            "recorded_at": recorded_at_text or self.recorded_at_text,
             "payload": self.payload,
         }
         text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -40,13 +40,14 @@ class Writer:
         self.connection = connection
 
     def append(self, record: Record) -> int:
-        canonical = record.canonical()
+        recorded_at = record.recorded_at_text
+        canonical = record.canonical(recorded_at)
         cursor = self.connection.execute(
             "INSERT INTO records(kind, message_id, recorded_at, canonical, leaf_hash) VALUES (?,?,?,?,?)",
             (
                 str(record.kind),
                 record.message_id,
-                record.recorded_at.isoformat(timespec="microseconds"),
+                recorded_at,
                 canonical,
                 leaf_hash(canonical),
             ),

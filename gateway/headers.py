@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 _REPLACED = {b"to", b"cc", b"bcc", b"reply-to", b"return-path"}
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
@@ -37,8 +38,33 @@ def header_fields(block: bytes) -> list[tuple[bytes, bytes]]:
     return fields
 
 
+@dataclass(frozen=True, slots=True)
+class HeaderBlock:
+    """A message's header fields, split once and shared by everything that reads or copies them."""
+
+    fields: tuple[tuple[bytes, bytes], ...]
+
+    @classmethod
+    def of(cls, raw: bytes) -> HeaderBlock:
+        return cls(tuple(header_fields(split_message(raw)[0])))
+
+    def value(self, name: str) -> bytes | None:
+        """The first ``name`` field's value, unfolded and capped, without parsing it (hostile headers
+        make the stdlib's parsers quadratic or recursive)."""
+        wanted = name.lower().encode()
+        for field_name, text in self.fields:
+            if field_name == wanted:
+                value = text.split(b":", 1)[1][:FIELD_LIMIT]
+                return b" ".join(value.split())
+        return None
+
+    def text(self, name: str) -> str | None:
+        value = self.value(name)
+        return None if value is None else value.decode("utf-8", "replace")
+
+
 def copy_headers(
-    original_block: bytes,
+    original: HeaderBlock,
     *,
     to: Iterable[str],
     cc: Iterable[str] = (),
@@ -53,7 +79,7 @@ def copy_headers(
     if reply_to:
         ours.append(_field("Reply-To", reply_to))
     ours.extend(_field(name, value) for name, value in extra)
-    kept = [text for name, text in header_fields(original_block) if name not in _REPLACED]
+    kept = [text for name, text in original.fields if name not in _REPLACED]
     kept_block = b"".join(kept)
     if kept_block and not kept_block.endswith(b"\n"):
         kept_block += b"\r\n"
@@ -76,17 +102,6 @@ def assemble(header_block: bytes, body: bytes) -> bytes:
 
 _ADDRESS = re.compile(rb"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+")
 FIELD_LIMIT = 4096  # bytes of one field we look at: enough for any honest From, Date or Message-ID
-
-
-def field_value(block: bytes, name: str) -> bytes | None:
-    """The first ``name`` field's value, unfolded and capped, without parsing it (hostile headers make the
-    stdlib's parsers quadratic or recursive)."""
-    wanted = name.lower().encode()
-    for field_name, text in header_fields(block):
-        if field_name == wanted:
-            value = text.split(b":", 1)[1][:FIELD_LIMIT]
-            return b" ".join(value.split())
-    return None
 
 
 def addresses_in(value: bytes) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import os
 import time
 from dataclasses import dataclass
@@ -11,15 +10,14 @@ from enum import StrEnum
 
 from policies.parties import Person
 
-# RFC 4648 base32 digits, re-spelled in Crockford's alphabet (no I, L, O, U; lower case).
-_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", b"0123456789abcdefghjkmnpqrstvwxyz")
+_CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # every 10-bit value as two base32 digits
 
 
 def new_id(prefix: str) -> str:
     """A time-ordered, unguessable id (ULID layout): 48 bits of milliseconds, 80 random bits."""
     value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
-    # 130 bits make 26 base32 digits; encode 160 (20 bytes, no padding) and keep the last 26.
-    return prefix + base64.b32encode(value.to_bytes(20, "big"))[-26:].translate(_CROCKFORD).decode()
+    return prefix + "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in range(120, -1, -10)])
 
 
 class Channel(StrEnum):

@@ -22,7 +22,7 @@ from gateway.conversations import StoredConversation
 from gateway.decide import Decider
 from gateway.directory import Directory
 from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
-from gateway.headers import addresses_in, copy_headers, field_value, split_message
+from gateway.headers import HeaderBlock, addresses_in, copy_headers
 from gateway.models import Copy, Purpose, Receipt, Submission, new_id
 from policies.decision import Action, Decision
 from policies.message import Message
@@ -41,6 +41,7 @@ class AuthorMismatch(Exception):
 @dataclass(frozen=True, slots=True)
 class Accepted:
     submission: Submission
+    headers: HeaderBlock
     message: Message  # as the policy rules read it
     decision: Decision
     fanout: FanoutPlan
@@ -94,17 +95,20 @@ class Pipeline:
     ) -> Receipt:
         structlog.contextvars.bind_contextvars(message_id=submission.message_id)
         try:
-            check_author(submission)
+            headers = HeaderBlock.of(submission.raw)
+            check_author(submission, headers)
             if len(submission.raw) > _READ_INLINE_BYTES:
                 message = await asyncio.to_thread(self.decider.read, submission)
             else:
                 message = self.decider.read(submission)
             decision = self.decider.evaluate(message)
             if decision.action is Action.BLOCK:
-                await self.store.write(lambda w: self._record_refusal(w, submission, message, decision))
+                await self.store.write(
+                    lambda w: self._record_refusal(w, submission, headers, message, decision)
+                )
                 log.info("message blocked", rules=[f.rule for f in decision.findings])
                 return _receipt(submission.message_id, decision)
-            accepted = Accepted(submission, message, decision, plan(), conversation_token)
+            accepted = Accepted(submission, headers, message, decision, plan(), conversation_token)
             ready = await self.store.write(lambda w: self._commit(w, accepted))
             log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
         finally:
@@ -117,7 +121,9 @@ class Pipeline:
     def _commit(self, writer: Writer, accepted: Accepted) -> list[queue.QueuedDelivery]:
         """Everything about one message in one transaction; returns the copies that may go at once."""
         submission, decision = accepted.submission, accepted.decision
-        digest = self._record_message(writer, submission, accepted.message, accepted.conversation_token)
+        digest = self._record_message(
+            writer, submission, accepted.headers, accepted.message, accepted.conversation_token
+        )
         writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
         for unreachable in accepted.fanout.unreachable:
             writer.append(
@@ -133,11 +139,10 @@ class Pipeline:
             )
         for conversation in accepted.fanout.conversations:
             conversations.open(writer, submission.message_id, conversation)
-        header_block, _ = split_message(submission.raw)
         now = time.time()
         ready = []
         for copy in accepted.fanout.copies:
-            delivery = self._delivery(submission, decision, copy, header_block, digest, now)
+            delivery = self._delivery(submission, decision, copy, accepted.headers, digest, now)
             queue.enqueue(writer, delivery)
             if delivery.state == queue.State.PENDING and delivery.not_before <= now:
                 ready.append(delivery)
@@ -211,14 +216,14 @@ class Pipeline:
         submission: Submission,
         decision: Decision,
         copy: Copy,
-        header_block: bytes,
+        original: HeaderBlock,
         digest: str,
         now: float,
     ) -> queue.QueuedDelivery:
         release = decision.release_at.timestamp() if decision.release_at is not None else now
         state = queue.State.HELD if decision.action is Action.HOLD else queue.State.PENDING
         headers = copy_headers(
-            header_block,
+            original,
             to=copy.to,
             cc=copy.cc,
             reply_to=copy.reply_to,
@@ -239,10 +244,14 @@ class Pipeline:
         )
 
     def _record_message(
-        self, writer: Writer, submission: Submission, message: Message, conversation_token: str | None = None
+        self,
+        writer: Writer,
+        submission: Submission,
+        headers: HeaderBlock,
+        message: Message,
+        conversation_token: str | None = None,
     ) -> str:
         digest = writer.put_body(submission.raw)
-        header_block, _ = split_message(submission.raw)
         writer.append(
             Record(
                 RecordKind.MESSAGE,
@@ -257,8 +266,8 @@ class Pipeline:
                     "sender": _party(submission.sender, submission.envelope_from),
                     "recipients": [_party(r.person, r.address) for r in submission.recipients],
                     "subject": message.subject,
-                    "header_message_id": _field_text(header_block, "Message-ID"),
-                    "date": _field_text(header_block, "Date"),
+                    "header_message_id": headers.text("Message-ID"),
+                    "date": headers.text("Date"),
                     "attachments": [
                         {"filename": a.filename, "content_type": a.content_type, "size": a.size}
                         for a in message.attachments
@@ -270,19 +279,23 @@ class Pipeline:
         return digest
 
     def _record_refusal(
-        self, writer: Writer, submission: Submission, message: Message, decision: Decision
+        self,
+        writer: Writer,
+        submission: Submission,
+        headers: HeaderBlock,
+        message: Message,
+        decision: Decision,
     ) -> None:
-        self._record_message(writer, submission, message)
+        self._record_message(writer, submission, headers, message)
         writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
         writer.append(
             Record(RecordKind.REFUSAL, submission.message_id, {"stage": "DATA", "reply": "550 5.7.1"})
         )
 
 
-def check_author(submission: Submission) -> None:
+def check_author(submission: Submission, headers: HeaderBlock) -> None:
     """A staff member may send only as themself: any other From: is a personal channel or a forgery."""
-    header_block, _ = split_message(submission.raw)
-    authors = addresses_in(field_value(header_block, "From") or b"")
+    authors = addresses_in(headers.value("From") or b"")
     if authors != [submission.envelope_from.lower()]:
         shown = ", ".join(authors[:3])[:200]
         raise AuthorMismatch(
@@ -302,8 +315,3 @@ def _receipt(message_id: str, decision: Decision) -> Receipt:
 
 def _party(person: Person, address: str) -> dict[str, str]:
     return {"address": address, "person_id": person.person_id, "role": str(person.role)}
-
-
-def _field_text(header_block: bytes, name: str) -> str | None:
-    value = field_value(header_block, name)
-    return None if value is None else value.decode("utf-8", "replace")

@@ -18,15 +18,12 @@ _CODEC_GUESSED = frozenset({"ascii", "iso8859-1"})  # labels that usually mean U
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_NEWLINE = re.compile(r"\r\n?")
 _WHITESPACE = re.compile(r"\s+")
 
 
 def _clean(text: str) -> str:
     """Newlines as LF, no C0 controls (NUL splits words and PostgreSQL refuses it), no lone surrogates."""
-    if "\r" in text:
-        text = _NEWLINE.sub("\n", text)
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
