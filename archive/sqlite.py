@@ -1,14 +1,16 @@
-"""The embedded store: SQLite in WAL mode behind one writer thread that commits in groups.
+"""The embedded store: SQLite in WAL mode, one writer thread that commits in groups, one reader thread.
 
 Every connection's durable commit costs an fsync; twenty concurrent SMTP sessions each waiting for their
 own would serialise on the disk. The writer thread instead drains every transaction that is waiting,
 runs each inside its own SAVEPOINT (a failing one rolls back alone), and commits them with one fsync.
 A caller's future resolves only after that commit: acknowledging before it would break durability.
 
-A group waits up to ``_LINGER`` after its first transaction for others to join. Each commit rewrites the
+A group waits up to ``linger`` after its first transaction for others to join. Each commit rewrites the
 pages it touched (table tails, index leaves) into the log, so twenty sessions committing one message each
 cost far more disk writes and thread switches than one commit of twenty; two milliseconds is noise beside
-an SMTP round trip. Several relay processes may share one file: SQLite's own locks order their commits.
+an SMTP round trip. Several relay processes may share one file and take turns (``_WriteLock``); what a
+unit does while it holds the turn holds them all up, so the relay prepares its units beforehand
+(archive.writes).
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from archive.records import Record, body_digest, leaf_hash
+from archive.records import Record
+from archive.writes import INSERT_BODY, INSERT_RECORD, body_row, record_row
 
 T = TypeVar("T")
 _MAX_GROUP = 256
-_LINGER = 0.002
+LINGER = 0.002
 
 
 class Writer:
@@ -40,27 +43,12 @@ class Writer:
         self.connection = connection
 
     def append(self, record: Record) -> int:
-        recorded_at = record.recorded_at_text
-        canonical = record.canonical(recorded_at)
-        cursor = self.connection.execute(
-            "INSERT INTO records(kind, message_id, recorded_at, canonical, leaf_hash) VALUES (?,?,?,?,?)",
-            (
-                str(record.kind),
-                record.message_id,
-                recorded_at,
-                canonical,
-                leaf_hash(canonical),
-            ),
-        )
-        return int(cursor.lastrowid or 0)
+        return int(self.connection.execute(INSERT_RECORD, record_row(record)).lastrowid or 0)
 
     def put_body(self, content: bytes) -> str:
-        digest = body_digest(content)
-        self.connection.execute(
-            "INSERT OR IGNORE INTO bodies(digest, size, content) VALUES (?,?,?)",
-            (digest, len(content), content),
-        )
-        return digest
+        row = body_row(content)
+        self.connection.execute(INSERT_BODY, row)
+        return row[0]
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         return self.connection.execute(sql, params)
@@ -68,100 +56,143 @@ class Writer:
 
 @dataclass
 class _Job:
-    work: Callable[[Writer], Any]
+    work: Callable[[Any], Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
-    write: bool
+
+
+_Outcome = tuple[_Job, Any, BaseException | None]
 
 
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    """Writes go to one writer thread that commits them in groups; reads go to a reader thread with a
+    connection of its own, so a lookup never waits behind a commit, its fsync or another process's turn.
+
+    ``linger``: how long a group waits for more writes after its first (see the module's docstring).
+    """
+
+    def __init__(self, path: Path, *, linger: float = LINGER) -> None:
         self.path = path
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._startup_error: BaseException | None = None
+        self.linger = linger
+        self._writes: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._reads: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
 
     async def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="archive-writer", daemon=True)
-        self._thread.start()
-        await asyncio.to_thread(self._ready.wait)
-        if self._startup_error is not None:
-            raise self._startup_error
+        # The writer first: it creates the schema the reader's connection will find.
+        for target, name in ((self._write_loop, "archive-writer"), (self._read_loop, "archive-reader")):
+            started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            thread = threading.Thread(target=target, args=(started, asyncio.get_running_loop()), name=name)
+            thread.daemon = True
+            thread.start()
+            self._threads.append(thread)
+            try:
+                await started
+            except BaseException:
+                await self.close()
+                raise
 
     async def close(self) -> None:
-        if self._thread is None:
+        threads, self._threads = self._threads, []
+        if not threads:
             return
-        self._jobs.put(None)
-        await asyncio.to_thread(self._thread.join)
-        self._thread = None
+        self._writes.put(None)
+        self._reads.put(None)
+        for thread in threads:
+            await asyncio.to_thread(thread.join)
 
     async def write(self, work: Callable[[Writer], T]) -> T:
         """Run ``work`` in a transaction; return once it is durably committed."""
-        return await self._submit(work, write=True)
+        return await self._submit(self._writes, work)
 
     async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._submit(lambda writer: work(writer.connection), write=False)
+        return await self._submit(self._reads, work)
 
-    async def _submit(self, work: Callable[[Writer], T], *, write: bool) -> T:
-        if self._thread is None:
+    async def _submit(self, jobs: queue.SimpleQueue[_Job | None], work: Callable[[Any], T]) -> T:
+        if not self._threads:
             raise RuntimeError("archive store is not started")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put(_Job(work, future, loop, write))
+        jobs.put(_Job(work, future, loop))
         return await future
 
-    # --- the writer thread -------------------------------------------------------------------------
+    # --- the threads --------------------------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _write_loop(self, started: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
         try:
             connection = open_database(self.path)
             lock = _WriteLock(self.path.with_name(self.path.name + ".writer-lock"))
         except BaseException as exc:  # reported to start()'s caller
-            self._startup_error = exc
-            self._ready.set()
+            loop.call_soon_threadsafe(_settle, started, None, exc)
             return
-        self._ready.set()
+        loop.call_soon_threadsafe(_settle, started, None, None)
         writer = Writer(connection)
         try:
-            while True:
-                first = self._jobs.get()
-                if first is None:
-                    return
-                group = [first]
-                deadline = time.monotonic() + (_LINGER if first.write else 0.0)
-                while len(group) < _MAX_GROUP:
-                    try:
-                        job = self._jobs.get(timeout=max(0.0, deadline - time.monotonic()))
-                    except queue.Empty:
-                        break
-                    if job is None:
-                        self._jobs.put(None)  # finish this group, then stop
-                        break
-                    group.append(job)
-                self._run_group(writer, lock, group)
+            while (group := self._next_group()) is not None:
+                with lock:
+                    _settle_all(_write_group(writer, group))
         finally:
             lock.close()
             connection.close()
 
-    def _run_group(self, writer: Writer, lock: _WriteLock, group: list[_Job]) -> None:
-        outcomes: list[tuple[_Job, Any, BaseException | None]] = []
-        for job in (j for j in group if not j.write):
+    def _next_group(self) -> list[_Job] | None:
+        first = self._writes.get()
+        if first is None:
+            return None
+        group = [first]
+        deadline = time.monotonic() + self.linger
+        while len(group) < _MAX_GROUP:
             try:
-                outcomes.append((job, job.work(writer), None))
-            except Exception as exc:
-                outcomes.append((job, None, exc))
-        writes = [j for j in group if j.write]
-        if writes:
-            with lock:
-                outcomes.extend(_write_group(writer, writes))
-        for job, result, error in outcomes:
-            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+                job = self._writes.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if job is None:
+                self._writes.put(None)  # finish this group, then stop
+                break
+            group.append(job)
+        return group
+
+    def _read_loop(self, started: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA busy_timeout=5000")
+            connection.execute("PRAGMA query_only=ON")
+        except BaseException as exc:
+            loop.call_soon_threadsafe(_settle, started, None, exc)
+            return
+        loop.call_soon_threadsafe(_settle, started, None, None)
+        try:
+            while (job := self._reads.get()) is not None:
+                try:
+                    outcome: _Outcome = (job, job.work(connection), None)
+                except Exception as exc:
+                    outcome = (job, None, exc)
+                _settle_all([outcome])
+        finally:
+            connection.close()
 
 
-def _write_group(writer: Writer, writes: list[_Job]) -> list[tuple[_Job, Any, BaseException | None]]:
+def _write_group(writer: Writer, writes: list[_Job]) -> list[_Outcome]:
+    """Every unit of the group in one transaction. Should one fail, the group is rolled back and run
+    again with each unit in its own SAVEPOINT, so the failure rolls back alone; the common case needs
+    no savepoint statements (each costs the writer a turn of the GIL)."""
     connection = writer.connection
-    outcomes: list[tuple[_Job, Any, BaseException | None]] = []
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        outcomes: list[_Outcome] = [(job, job.work(writer), None) for job in writes]
+        connection.execute("COMMIT")
+        return outcomes
+    except Exception as exc:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        if len(writes) == 1:
+            return [(writes[0], None, exc)]
+    return _write_each(writer, writes)
+
+
+def _write_each(writer: Writer, writes: list[_Job]) -> list[_Outcome]:
+    connection = writer.connection
+    outcomes: list[_Outcome] = []
     try:
         connection.execute("BEGIN IMMEDIATE")
         for job in writes:
@@ -201,6 +232,20 @@ class _WriteLock:
 
     def close(self) -> None:
         os.close(self._fd)
+
+
+def _settle_all(outcomes: list[_Outcome]) -> None:
+    """Resolve each caller's future in its own loop: one wake-up per loop for the whole group."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+    for job, result, error in outcomes:
+        by_loop.setdefault(job.loop, []).append((job.future, result, error))
+    for loop, settled in by_loop.items():
+        loop.call_soon_threadsafe(_settle_each, settled)
+
+
+def _settle_each(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in settled:
+        _settle(future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

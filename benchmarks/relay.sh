@@ -66,7 +66,8 @@ trust_loopback_as = "$SENDER"
 processes = $PROCESSES
 [delivery]
 target = "smtp://127.0.0.1:$sink"
-workers = 8
+workers = ${WORKERS:-8}
+nice = ${NICE:-10}
 [logging]
 level = "warning"
 TOML

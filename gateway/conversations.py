@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from archive.records import Record, RecordKind
-from archive.sqlite import Writer
+from archive.writes import ArchiveWriter
 from gateway.models import Conversation
 
 _ADDRESS = re.compile(r"c-([a-z2-7]{24})@(.+)", re.IGNORECASE)
@@ -29,7 +29,7 @@ class StoredConversation:
     member_ids: tuple[str, ...]
 
 
-def open(writer: Writer, message_id: str, conversation: Conversation) -> None:
+def open(writer: ArchiveWriter, message_id: str, conversation: Conversation) -> None:
     staff_email = conversation.staff.email or ""
     writer.execute(
         "INSERT INTO conversations(token, message_id, staff_id, staff_email, student_ids, member_ids,"

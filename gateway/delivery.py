@@ -20,7 +20,8 @@ from functools import partial
 import structlog
 
 from archive.records import Record, RecordKind
-from archive.sqlite import SqliteStore, Writer
+from archive.sqlite import SqliteStore
+from archive.writes import ArchiveWriter, PreparedWrites
 from gateway import queue
 from gateway.config import Delivery
 from gateway.dsn import build_dsn
@@ -54,7 +55,10 @@ class DeliveryWorkers:
         # (acceptance processes, `chaperone review approve`), which cannot wake this one.
         self.poll = poll
         self._wake = asyncio.Event()
-        self._in_flight: set[str] = set()
+        self._in_flight: set[str] = set()  # being sent, or sent and not yet recorded
+        # Copies on the wire: a worker is free again once the far side has answered, while the archive
+        # records the outcome, so that outcomes are committed many at a time (a lingering store).
+        self._sending = 0
         self._tasks: set[asyncio.Task[None]] = set()
         # Copies handed over straight from the commit that queued them, with the message's bytes: the
         # common case needs no queue lookup. The queue itself is read for retries, releases and restarts.
@@ -69,7 +73,7 @@ class DeliveryWorkers:
         """Deliver until cancelled."""
         try:
             while True:
-                free = self.settings.workers - len(self._in_flight)
+                free = self.settings.workers - self._sending
                 fresh: list[tuple[queue.QueuedDelivery, bytes | None]] = []
                 while len(fresh) < free and self._ready:
                     handed, raw = self._ready.popleft()
@@ -79,6 +83,7 @@ class DeliveryWorkers:
                     fresh += await self._due(free - len(fresh), skip={d.delivery_id for d, _ in fresh})
                 for delivery, body in fresh:
                     self._in_flight.add(delivery.delivery_id)
+                    self._sending += 1
                     task = asyncio.create_task(self._deliver(delivery, body))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
@@ -119,9 +124,15 @@ class DeliveryWorkers:
     async def _deliver(self, delivery: queue.QueuedDelivery, raw: bytes | None) -> None:
         structlog.contextvars.bind_contextvars(message_id=delivery.message_id)
         try:
-            message = await self._render(delivery, raw)
-            outcomes = await self.transport.send(delivery.envelope_from, delivery.recipients, message)
-            await self.store.write(lambda w: self._record(w, delivery, outcomes))
+            try:
+                message = await self._render(delivery, raw)
+                outcomes = await self.transport.send(delivery.envelope_from, delivery.recipients, message)
+            finally:
+                self._sending -= 1
+                self._wake.set()
+            writes = PreparedWrites()
+            self._record(writes, delivery, outcomes)
+            await self.store.write(writes.apply)
         except Exception:
             # Leave the row pending: the next pass retries it. Never lose a queued copy to a bug here.
             log.exception("delivery attempt failed", delivery_id=delivery.delivery_id)
@@ -141,10 +152,10 @@ class DeliveryWorkers:
             message = await self.signer.sign(message)
         return message
 
-    # --- runs in the archive writer thread --------------------------------------------------------------
+    # --- what an attempt writes to the archive -----------------------------------------------------------
 
     def _record(
-        self, writer: Writer, delivery: queue.QueuedDelivery, outcomes: Sequence[RecipientOutcome]
+        self, writer: ArchiveWriter, delivery: queue.QueuedDelivery, outcomes: Sequence[RecipientOutcome]
     ) -> None:
         now = self.clock()
         attempts = delivery.attempts + 1
@@ -186,7 +197,7 @@ class DeliveryWorkers:
         return float(min(base, self.settings.max_retry_seconds) * random.uniform(0.8, 1.2))
 
     def _bounce(
-        self, writer: Writer, delivery: queue.QueuedDelivery, failed: Sequence[RecipientOutcome]
+        self, writer: ArchiveWriter, delivery: queue.QueuedDelivery, failed: Sequence[RecipientOutcome]
     ) -> None:
         if delivery.purpose == Purpose.DSN or not delivery.envelope_from:
             return  # never bounce a bounce

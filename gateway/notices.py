@@ -14,7 +14,7 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 from archive.records import Record, RecordKind
-from archive.sqlite import Writer
+from archive.writes import ArchiveWriter
 from gateway import queue
 from gateway.config import Settings
 from gateway.models import Purpose
@@ -35,7 +35,7 @@ def compose(*, sender: str, to: Sequence[str], subject: str, text: str, about: s
 
 
 def queue_relay_mail(
-    writer: Writer,
+    writer: ArchiveWriter,
     settings: Settings,
     *,
     about: str,

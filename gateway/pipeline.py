@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import structlog
 
 from archive.records import Record, RecordKind
-from archive.sqlite import SqliteStore, Writer
+from archive.sqlite import SqliteStore
+from archive.writes import ArchiveWriter, PreparedWrites
 from gateway import conversations, notices, queue, review
 from gateway.config import Settings
 from gateway.conversations import StoredConversation
@@ -103,22 +104,24 @@ class Pipeline:
                 message = self.decider.read(submission)
             decision = self.decider.evaluate(message)
             if decision.action is Action.BLOCK:
-                await self.store.write(
-                    lambda w: self._record_refusal(w, submission, headers, message, decision)
-                )
+                writes = PreparedWrites()
+                self._record_refusal(writes, submission, headers, message, decision)
+                await self.store.write(writes.apply)
                 log.info("message blocked", rules=[f.rule for f in decision.findings])
                 return _receipt(submission.message_id, decision)
             accepted = Accepted(submission, headers, message, decision, plan(), conversation_token)
-            ready = await self.store.write(lambda w: self._commit(w, accepted))
+            writes = PreparedWrites()
+            ready = self._commit(writes, accepted)
+            await self.store.write(writes.apply)
             log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
         finally:
             structlog.contextvars.unbind_contextvars("message_id")
         self.wake_delivery(ready, submission.raw)
         return _receipt(submission.message_id, decision)
 
-    # --- the one durable commit (runs in the archive's writer thread) ------------------------------
+    # --- what the one durable commit writes (prepared before it: archive.writes) --------------------
 
-    def _commit(self, writer: Writer, accepted: Accepted) -> list[queue.QueuedDelivery]:
+    def _commit(self, writer: ArchiveWriter, accepted: Accepted) -> list[queue.QueuedDelivery]:
         """Everything about one message in one transaction; returns the copies that may go at once."""
         submission, decision = accepted.submission, accepted.decision
         digest = self._record_message(
@@ -161,7 +164,7 @@ class Pipeline:
         return ready
 
     def _notify_sender(
-        self, writer: Writer, submission: Submission, message: Message, decision: Decision, now: float
+        self, writer: ArchiveWriter, submission: Submission, message: Message, decision: Decision, now: float
     ) -> None:
         subject, text = notices.sender_notice(
             decision,
@@ -180,7 +183,7 @@ class Pipeline:
             now=now,
         )
 
-    def _alert(self, writer: Writer, submission: Submission, decision: Decision, now: float) -> None:
+    def _alert(self, writer: ArchiveWriter, submission: Submission, decision: Decision, now: float) -> None:
         """Threats, sexual content and grooming signals: supervisors and the compliance contact, at once."""
         staff = submission.sender if submission.sender.role is Role.STAFF else None
         if staff is None:  # a reply from a student or guardian: alert the staff member's supervisors
@@ -245,7 +248,7 @@ class Pipeline:
 
     def _record_message(
         self,
-        writer: Writer,
+        writer: ArchiveWriter,
         submission: Submission,
         headers: HeaderBlock,
         message: Message,
@@ -280,7 +283,7 @@ class Pipeline:
 
     def _record_refusal(
         self,
-        writer: Writer,
+        writer: ArchiveWriter,
         submission: Submission,
         headers: HeaderBlock,
         message: Message,

@@ -12,6 +12,7 @@ from typing import Any
 
 from archive.records import Record, RecordKind, body_digest
 from archive.sqlite import Writer
+from archive.writes import ArchiveWriter
 from gateway.headers import split_message
 from gateway.models import new_id
 
@@ -39,7 +40,7 @@ class QueuedDelivery:
     state: str = State.PENDING
 
 
-def enqueue(writer: Writer, delivery: QueuedDelivery) -> None:
+def enqueue(writer: ArchiveWriter, delivery: QueuedDelivery) -> None:
     writer.execute(
         "INSERT INTO deliveries(delivery_id, message_id, envelope_from, recipients, headers, body_digest,"
         " state, not_before, expires_at, attempts, purpose) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -75,7 +76,7 @@ def enqueue(writer: Writer, delivery: QueuedDelivery) -> None:
 
 
 def enqueue_generated(
-    writer: Writer,
+    writer: ArchiveWriter,
     *,
     message_id: str,
     recipients: tuple[str, ...],
@@ -160,7 +161,7 @@ def body(connection: sqlite3.Connection, digest: str) -> bytes:
 
 
 def set_state(
-    writer: Writer,
+    writer: ArchiveWriter,
     delivery_id: str,
     state: str,
     *,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from archive.records import Record, RecordKind
 from archive.sqlite import Writer
+from archive.writes import ArchiveWriter
 from gateway import queue
 from policies.decision import Action, Decision
 
@@ -32,7 +33,7 @@ class PendingReview:
 
 
 def open_review(
-    writer: Writer, message_id: str, decision: Decision, *, sender: str, subject: str | None
+    writer: ArchiveWriter, message_id: str, decision: Decision, *, sender: str, subject: str | None
 ) -> None:
     now = datetime.now(UTC).isoformat(timespec="seconds")
     writer.execute(

@@ -32,6 +32,7 @@ from gateway.pipeline import Pipeline
 from gateway.roster_snapshot import load_directory, roster_snapshot_path
 
 log = structlog.get_logger("gateway.service")
+_OUTCOME_LINGER = 0.02
 
 
 @dataclass
@@ -131,7 +132,9 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
     """Only the delivery workers, in a process of their own: they find the copies other processes queue
     by looking at the queue every ``[delivery] poll_seconds``, since those commits cannot wake them."""
     async with contextlib.AsyncExitStack() as stack:
-        store = SqliteStore(settings.archive.sqlite_path)
+        # Only outcomes are written here, and no client waits on them: commit them many at a time, so
+        # this process takes the archive's turn seldom and the acceptance processes get it at once.
+        store = SqliteStore(settings.archive.sqlite_path, linger=_OUTCOME_LINGER)
         await store.start()
         stack.push_async_callback(store.close)
         yield await _start_delivery(stack, settings, store)
