@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import mailbox
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,10 +21,18 @@ import aiosmtplib
 from gateway.config import Settings
 from gateway.outbound import RecipientOutcome, Transport
 
+_TRUSTED_IDLE = 2.0  # seconds a pooled connection is reused without an RSET probe
+
 
 class SmtpTransport:
     """A small pool of reusable connections to one smarthost: one transaction per message, all its
-    recipients in it; a connection that errs is dropped and the next send opens a fresh one."""
+    recipients in it; a connection that errs is dropped and the next send opens a fresh one.
+
+    A connection idle for a while is probed with RSET before it is reused (as Postfix does), since the
+    far side may have hung up; one that finished a transaction a moment ago is not: the probe would
+    cost a round trip per copy under load. Should the server turn out to have gone all the same, MAIL
+    fails before anything was sent, and the copy goes on a fresh connection at once.
+    """
 
     def __init__(
         self,
@@ -41,35 +50,46 @@ class SmtpTransport:
         self.implicit_tls, self.starttls = implicit_tls, starttls
         self.username, self.password = username, password
         self.timeout = timeout
-        self._idle: list[aiosmtplib.SMTP] = []
+        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # with when each finished its last use
         self._slots = asyncio.Semaphore(pool_size)
 
     async def send(
         self, envelope_from: str, recipients: Sequence[str], message: bytes
     ) -> list[RecipientOutcome]:
         async with self._slots:
-            try:
-                client = await self._connection()
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                return _all(recipients, _code_of(exc), f"cannot reach smarthost: {type(exc).__name__}")
-            try:
-                outcomes = await _transaction(client, envelope_from, recipients, message)
-            except (aiosmtplib.SMTPException, OSError) as exc:
-                client.close()
-                return _all(recipients, _code_of(exc), _text_of(exc))
-            if client.is_connected:
-                self._idle.append(client)
-            return outcomes
-
-    async def _connection(self) -> aiosmtplib.SMTP:
-        while self._idle:
-            client = self._idle.pop()
-            if client.is_connected:
+            for fresh_only in (False, True):
                 try:
-                    await client.rset()
-                    return client
-                except (aiosmtplib.SMTPException, OSError):
+                    client, reused = await self._connection(fresh_only=fresh_only)
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    return _all(recipients, _code_of(exc), f"cannot reach smarthost: {type(exc).__name__}")
+                try:
+                    outcomes = await _transaction(client, envelope_from, recipients, message)
+                except _GoneBeforeMail as gone:
                     client.close()
+                    if reused and not fresh_only:
+                        continue  # a pooled connection the server had closed: nothing was sent on it
+                    return _all(recipients, gone.code, gone.text)
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    client.close()
+                    return _all(recipients, _code_of(exc), _text_of(exc))
+                if client.is_connected:
+                    self._idle.append((client, time.monotonic()))
+                return outcomes
+        raise AssertionError("unreachable")  # the second pass always returns
+
+    async def _connection(self, *, fresh_only: bool) -> tuple[aiosmtplib.SMTP, bool]:
+        """A connection ready for MAIL, and whether it was used before."""
+        while self._idle and not fresh_only:
+            client, last_used = self._idle.pop()
+            if not client.is_connected:
+                continue
+            if time.monotonic() - last_used < _TRUSTED_IDLE:
+                return client, True
+            try:
+                await client.rset()
+                return client, True
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
         client = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
@@ -80,10 +100,10 @@ class SmtpTransport:
         await client.connect()
         if self.username is not None and self.password is not None:
             await client.login(self.username, self.password)
-        return client
+        return client, False
 
     async def close(self) -> None:
-        for client in self._idle:
+        for client, _ in self._idle:
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()
         self._idle.clear()
@@ -99,7 +119,11 @@ async def _transaction(
         options.append("SMTPUTF8")
     try:
         await client.mail(envelope_from, options=options)
+    except aiosmtplib.SMTPServerDisconnected as gone:
+        raise _GoneBeforeMail(0, _text_of(gone)) from gone
     except aiosmtplib.SMTPResponseException as refused:
+        if refused.code == 421:  # closing the connection: nothing was sent, so a fresh one may go on
+            raise _GoneBeforeMail(refused.code, refused.message) from refused
         await _reset(client)
         return _all(recipients, refused.code, refused.message)
     outcomes: dict[str, RecipientOutcome] = {}
@@ -123,6 +147,14 @@ async def _transaction(
     for recipient in accepted:
         outcomes[recipient] = RecipientOutcome(recipient, code, text)
     return [outcomes[r] for r in recipients]
+
+
+class _GoneBeforeMail(Exception):
+    """The server closed the connection before it took the envelope sender: nothing of the copy went."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(code, text)
+        self.code, self.text = code, text
 
 
 async def _reset(client: aiosmtplib.SMTP) -> None:

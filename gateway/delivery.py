@@ -97,7 +97,7 @@ class DeliveryWorkers:
     async def _due(self, limit: int, skip: set[str]) -> list[tuple[queue.QueuedDelivery, bytes | None]]:
         due = partial(queue.due, now=self.clock(), limit=limit, skip=frozenset(self._in_flight | skip))
         try:
-            return [(delivery, None) for delivery in await self.store.read(due)]
+            return await self.store.read(due)
         except Exception:
             # The archive is unreadable for now (a full disk, a restarting store): the queue is still
             # there, so log it and look again at the next pass rather than stop delivering for good.
@@ -144,8 +144,8 @@ class DeliveryWorkers:
             self._wake.set()
 
     async def _render(self, delivery: queue.QueuedDelivery, raw: bytes | None) -> bytes:
-        if raw is None:
-            raw = await self.store.read(lambda c: queue.body(c, delivery.body_digest))
+        if raw is None:  # the copy stays queued, and this is logged at every pass until someone looks
+            raise LookupError(f"archived body {delivery.body_digest} is missing")
         _, body = split_message(raw)
         message = assemble(delivery.headers, body)
         if self.signer is not None:

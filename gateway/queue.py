@@ -124,9 +124,10 @@ def release_held(
 
 def due(
     connection: sqlite3.Connection, now: float, limit: int, skip: AbstractSet[str]
-) -> list[QueuedDelivery]:
-    """Up to ``limit`` copies due now, oldest first, leaving out those already being sent (``skip``).
-    Only their ids are read first (from the index), so a long backlog costs nothing per pass."""
+) -> list[tuple[QueuedDelivery, bytes | None]]:
+    """Up to ``limit`` copies due now, oldest first, leaving out those already being sent (``skip``),
+    each with the original message's bytes (None should the archived body be missing). Only their ids
+    are read first (from the index), so a long backlog costs nothing per pass."""
     ids = [
         row[0]
         for row in connection.execute(
@@ -141,23 +142,17 @@ def due(
     placeholders = ",".join("?" * len(ids))  # only "?"s: the ids themselves are bound parameters
     rows = connection.execute(
         "SELECT delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before,"  # noqa: S608
-        " expires_at, attempts, purpose, state FROM deliveries"
+        " expires_at, attempts, purpose, state, content"
+        " FROM deliveries LEFT JOIN bodies ON digest = body_digest"
         f" WHERE delivery_id IN ({placeholders}) ORDER BY not_before",
         ids,
     ).fetchall()
-    return [_from_row(row) for row in rows]
+    return [(_from_row(row[:-1]), None if row[-1] is None else bytes(row[-1])) for row in rows]
 
 
 def next_due_at(connection: sqlite3.Connection) -> float | None:
     row = connection.execute("SELECT MIN(not_before) FROM deliveries WHERE state = 'pending'").fetchone()
     return None if row is None or row[0] is None else float(row[0])
-
-
-def body(connection: sqlite3.Connection, digest: str) -> bytes:
-    row = connection.execute("SELECT content FROM bodies WHERE digest = ?", (digest,)).fetchone()
-    if row is None:
-        raise LookupError(f"archived body {digest} is missing")
-    return bytes(row[0])
 
 
 def set_state(

@@ -44,7 +44,22 @@ class Downstream:
     received: list[Received] = field(default_factory=list)
     refuse_rcpt: dict[str, str] = field(default_factory=dict)
     data_replies: list[str] = field(default_factory=list)  # consumed one per DATA; empty → accept
+    mail_replies: list[str] = field(default_factory=list)  # consumed one per MAIL; empty → accept
+    mail_sessions: list[int] = field(default_factory=list)  # which connection each MAIL came on
+    resets: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        self.mail_sessions.append(id(session))
+        if self.mail_replies:
+            return self.mail_replies.pop(0)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 2.1.0 OK"
+
+    async def handle_RSET(self, server: Any, session: Any, envelope: Any) -> str:
+        self.resets += 1
+        return "250 2.0.0 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         if address in self.refuse_rcpt:
