@@ -9,7 +9,9 @@ import time
 from datetime import datetime
 
 
-def main(db: str, expected: int) -> None:
+def main(db: str, expected: int, label: str = "added latency", last: int = 0) -> None:
+    """Wait for ``expected`` messages to be accepted and delivered, then print the latency percentiles
+    of all of them, or of the ``last`` ones accepted."""
     connection = sqlite3.connect(db)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -29,19 +31,20 @@ def main(db: str, expected: int) -> None:
             accepted_at[message_id] = moment
         else:
             delivered_at[message_id] = max(moment, delivered_at.get(message_id, moment))
+    measured = sorted(accepted_at, key=accepted_at.__getitem__)[-last:] if last else list(accepted_at)
     latencies = sorted(
-        (delivered_at[m] - accepted_at[m]).total_seconds() * 1000 for m in delivered_at if m in accepted_at
+        (delivered_at[m] - accepted_at[m]).total_seconds() * 1000 for m in measured if m in delivered_at
     )
     if not latencies:
-        print("added latency:      no deliveries recorded")
+        print(f"{label + ':':<20}no deliveries recorded")
         return
     p50 = latencies[len(latencies) // 2]
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(
-        f"added latency:      p50 {p50:.0f} ms, p99 {p99:.0f} ms "
+        f"{label + ':':<20}p50 {p50:.0f} ms, p99 {p99:.0f} ms "
         f"(accepted -> delivered, {len(latencies)} messages)"
     )
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), *sys.argv[3:4], *map(int, sys.argv[4:5]))

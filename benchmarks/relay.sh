@@ -6,14 +6,18 @@
 #      guardians + principal), durable SQLite commits, delivery into smtp-sink.
 # Prints both rates, their ratio, and Chaperone's p50/p99 added latency (accepted -> delivered downstream).
 # smtp-source cannot AUTH, so Chaperone runs with [smtp] trust_loopback_as, a benchmark-only setting.
-# ROUNDS rounds alternate the two (each Chaperone round drains its queue before the next bare one, so
-# its deliveries never compete with the baseline); the medians are reported.
+# Both servers first take WARMUP messages that are not counted (Python's caches, the archive file's first
+# pages). ROUNDS rounds then alternate the two (each Chaperone round drains its queue before the next bare
+# one, so its deliveries never compete with the baseline); the medians are reported. Last, IDLE single
+# messages sent one at a time show the latency of a relay that is not under a burst.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SESSIONS=${SESSIONS:-20}
 MESSAGES=${MESSAGES:-5000}
 SIZE=${SIZE:-2048}
-ROUNDS=${ROUNDS:-3}
+ROUNDS=${ROUNDS:-5}
+WARMUP=${WARMUP:-1000}
+IDLE=${IDLE:-20}
 PROCESSES=${PROCESSES:-2}
 PY=${PY:-.venv/bin/python}
 SENDER=dreyes@nusd.example.org
@@ -76,12 +80,22 @@ TOML
 wait_port "$submission"
 sleep 1  # every acceptance process listening
 
+MESSAGES=$WARMUP drive "$bare" >/dev/null
+MESSAGES=$WARMUP drive "$submission" >/dev/null
+"$PY" benchmarks/latency.py "$work/archive.db" "$WARMUP" >/dev/null  # drains
 bare_rates=() relay_rates=()
 for round in $(seq "$ROUNDS"); do
   bare_rates+=("$(drive "$bare")")
   relay_rates+=("$(drive "$submission")")
-  "$PY" benchmarks/latency.py "$work/archive.db" $((round * MESSAGES)) >"$work/latency.txt"  # drains
+  "$PY" benchmarks/latency.py "$work/archive.db" $((WARMUP + round * MESSAGES)) "latency, burst" \
+    $((round * MESSAGES)) >"$work/latency.txt"  # drains
 done
+for _ in $(seq "$IDLE"); do
+  smtp-source -s 1 -m 1 -l "$SIZE" -f "$SENDER" -t "$STUDENT" "127.0.0.1:$submission"
+  sleep 0.3
+done
+"$PY" benchmarks/latency.py "$work/archive.db" $((WARMUP + ROUNDS * MESSAGES + IDLE)) "latency, idle" \
+  "$IDLE" >>"$work/latency.txt"
 bare_rate=$(median "${bare_rates[@]}")
 relay_rate=$(median "${relay_rates[@]}")
 

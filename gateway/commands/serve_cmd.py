@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import secrets
 import signal
@@ -109,6 +110,7 @@ def _print_demo(relay: Relay, password: str) -> None:
 async def _run_until_signal(settings: Settings, announce: object) -> None:
     async def serve(stop: asyncio.Event) -> None:
         async with running_relay(settings) as relay:
+            _freeze_what_lives_as_long_as_the_relay()
             if callable(announce):
                 announce(relay)
             await stop.wait()
@@ -124,8 +126,16 @@ async def _run_child(settings: Settings, role: str, stop: asyncio.Event) -> None
             await stop.wait()
     else:
         async with running_relay(settings, deliver=False, reuse_port=True):
+            _freeze_what_lives_as_long_as_the_relay()
             await stop.wait()
     watch.cancel()
+
+
+def _freeze_what_lives_as_long_as_the_relay() -> None:
+    """The roster, the policy engine and the settings, out of the garbage collector's reach: with a
+    50,000-student roster every full collection otherwise stopped all sessions for about 55 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 async def _until_signal(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
