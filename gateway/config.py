@@ -124,8 +124,8 @@ class Delivery(Section):
     first_retry_seconds: float = Field(default=60.0, gt=0)
     max_retry_seconds: float = Field(default=3600.0, gt=0)
     workers: int = Field(default=4, ge=1)
-    # How often delivery looks for copies queued by another process (acceptance processes, review approvals).
-    poll_seconds: float = Field(default=0.1, gt=0, le=60)
+    # How often delivery looks at the queue unprompted: whoever queues a copy for now rings its doorbell.
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # With [smtp] processes above 1: how much the delivery process yields the CPU to acceptance (nice(2)).
     nice: int = Field(default=10, ge=0, le=19)
     bounce_from: str = "mailer-daemon@relay.nusd.example.org"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -28,7 +28,9 @@ from gateway.credentials import StaffCredentials
 from gateway.decide import PolicyDecider
 from gateway.delivery import DeliveryWorkers
 from gateway.directory import Directory
+from gateway.doorbell import Answering, Doorbell
 from gateway.pipeline import Pipeline
+from gateway.queue import QueuedDelivery
 from gateway.roster_snapshot import load_directory, roster_snapshot_path
 
 log = structlog.get_logger("gateway.service")
@@ -71,7 +73,7 @@ async def running_relay(
             directory=directory,
             store=store,
             decider=PolicyDecider(settings, directory),
-            wake_delivery=workers.wake if workers is not None else lambda ready, raw: None,
+            wake_delivery=workers.wake if workers is not None else _ring_on_ready(stack, settings),
         )
 
         credentials = StaffCredentials(settings.data_dir)
@@ -129,8 +131,8 @@ async def running_relay(
 
 @contextlib.asynccontextmanager
 async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]:
-    """Only the delivery workers, in a process of their own: they find the copies other processes queue
-    by looking at the queue every ``[delivery] poll_seconds``, since those commits cannot wake them."""
+    """Only the delivery workers, in a process of their own: the processes that queue copies ring their
+    doorbell (gateway.doorbell), and they look at the queue every ``[delivery] poll_seconds`` besides."""
     async with contextlib.AsyncExitStack() as stack:
         # Only outcomes are written here, and no client waits on them: commit them many at a time, so
         # this process takes the archive's turn seldom and the acceptance processes get it at once.
@@ -138,6 +140,15 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
         await store.start()
         stack.push_async_callback(store.close)
         yield await _start_delivery(stack, settings, store)
+
+
+def _ring_on_ready(
+    stack: contextlib.AsyncExitStack, settings: Settings
+) -> Callable[[list[QueuedDelivery], bytes], None]:
+    """In an acceptance process: ring the delivery process's doorbell when a commit queued copies for now."""
+    doorbell = Doorbell(settings.archive.sqlite_path)
+    stack.callback(doorbell.close)
+    return lambda ready, raw: doorbell.ring() if ready else None
 
 
 async def _start_delivery(
@@ -155,6 +166,7 @@ async def _start_delivery(
     )
     worker_task = asyncio.create_task(workers.run(), name="delivery-workers")
     stack.push_async_callback(_cancel, worker_task)
+    stack.callback(Answering(settings.archive.sqlite_path, workers.wake).close)
     return workers
 
 

@@ -141,7 +141,10 @@ async def test_a_district_pack_can_block_threats_at_smtp_time(
 async def test_a_supervisor_approves_a_held_message_and_the_family_gets_it(
     tmp_path: Path, downstream: Downstream, directory: Directory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = relay_settings(tmp_path, downstream.port, district={"compliance_contact": FIELD})
+    # The relay looks at its queue unprompted only once a minute: the approval itself rings its doorbell.
+    settings = relay_settings(
+        tmp_path, downstream.port, district={"compliance_contact": FIELD}, delivery={"poll_seconds": 60}
+    )
     give_passwords(settings, REYES)
     config = cli_config(settings, directory, downstream)
     async with running_relay(settings, directory) as relay:

@@ -21,6 +21,7 @@ from gateway import notices, review
 from gateway.config import Settings, load_settings
 from gateway.decide import PolicyDecider
 from gateway.directory import Directory
+from gateway.doorbell import Doorbell
 from gateway.models import Purpose, Recipient, Submission
 from gateway.roster_snapshot import load_directory, roster_snapshot_path
 from policies.decision import Action
@@ -128,9 +129,14 @@ async def _decide_async(
                 )
             return outcome
 
-        return await store.write(commit)
+        decided = await store.write(commit)
     finally:
         await store.close()
+    # Released copies (or the sender's notice) may go now: tell a running relay's delivery process.
+    doorbell = Doorbell(settings.archive.sqlite_path)
+    doorbell.ring()
+    doorbell.close()
+    return decided
 
 
 def _authorise(settings: Settings, directory: Directory, reviewer: str, sender: str) -> None:
