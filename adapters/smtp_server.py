@@ -1,7 +1,8 @@
 """Running aiosmtpd inside our own event loop, with Chaperone's reply conventions.
 
 Lifecycle is separate from protocol: the handlers in smtp_submission and smtp_inbound only translate
-verbs into gateway calls; this module only starts listeners.
+verbs into gateway calls; this module only starts listeners, and makes aiosmtpd's per-connection work
+cheaper where it can do so without changing an answer (tests/test_smtp_protocol.py holds it to that).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The embedded store: SQLite in WAL mode, one writer thread that commits in groups, one reader thread.
 
 Every connection's durable commit costs an fsync; twenty concurrent SMTP sessions each waiting for their
-own would serialise on the disk. The writer thread instead drains every transaction that is waiting,
-runs each inside its own SAVEPOINT (a failing one rolls back alone), and commits them with one fsync.
+own would serialise on the disk. The writer thread instead drains every transaction that is waiting and
+commits them together with one fsync (should one of them fail, the group runs again with each in its own
+SAVEPOINT, so the failure rolls back alone).
 A caller's future resolves only after that commit: acknowledging before it would break durability.
 
 A group waits up to ``linger`` after its first transaction for others to join. Each commit rewrites the

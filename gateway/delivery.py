@@ -51,8 +51,8 @@ class DeliveryWorkers:
         self.reporting_mta = reporting_mta
         self.signer = signer
         self.clock = clock
-        # When nothing is due: how long before looking again for copies queued by another process
-        # (acceptance processes, `chaperone review approve`), which cannot wake this one.
+        # When nothing is due: how long before looking again for copies queued by another process, should
+        # its ring at the doorbell (gateway.doorbell) have gone unheard.
         self.poll = poll
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()  # being sent, or sent and not yet recorded

@@ -8,14 +8,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import types
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiosmtplib
+import pytest
 from aiosmtpd.smtp import SMTP
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from adapters.smtp_server import ChaperoneSMTP, listen
+from adapters.smtp_server import ChaperoneSMTP, Listener, listen
 
 SETTINGS: dict[str, Any] = dict(
     hostname="relay.test",
@@ -77,10 +79,10 @@ async def test_two_connections_share_nothing_a_session_changes() -> None:
     assert first._auth_methods["TOKEN"].method.__self__ is handler  # the handler's own: stays bound to it
 
 
-async def test_an_ehlo_on_one_connection_leaves_the_others_limits_alone() -> None:
-    handler = Handler()
-    listener = await listen(
-        handler,
+@pytest.fixture
+async def listener() -> AsyncIterator[Listener]:
+    opened = await listen(
+        Handler(),
         "127.0.0.1:0",
         hostname="relay.test",
         auth_required=False,
@@ -88,25 +90,29 @@ async def test_an_ehlo_on_one_connection_leaves_the_others_limits_alone() -> Non
         data_size_limit=1_000_000,
         idle_timeout=30,
     )
-    try:
-        clients = []
-        for _ in range(3):
-            client = aiosmtplib.SMTP(hostname="127.0.0.1", port=listener.port, start_tls=False, timeout=10)
-            await client.connect()
-            await client.ehlo()
-            await client.ehlo()
-            clients.append(client)
-        limits = {session.command_size_limits["MAIL"] for session in listener.sessions}
-        # Two EHLOs each with SIZE and SMTPUTF8: 512 + 2 x (26 + 10), whatever the other sessions did.
-        assert limits == {512 + 2 * 36}
-        response = await clients[0].sendmail(
-            "a@example.org", ["b@example.org"], b"Subject: x\r\n\r\nhello\r\n"
-        )
-        assert response[1] == "2.0.0 OK"
-        for client in clients:
-            client.close()
-    finally:
-        await listener.close()
+    yield opened
+    await opened.close()
+
+
+async def connected(listener: Listener) -> aiosmtplib.SMTP:
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=listener.port, start_tls=False, timeout=10)
+    await client.connect()
+    await client.ehlo()
+    return client
+
+
+async def test_an_ehlo_on_one_connection_leaves_the_others_limits_alone(listener: Listener) -> None:
+    clients = [await connected(listener) for _ in range(3)]
+    for client in clients:
+        await client.ehlo()
+    limits = {session.command_size_limits["MAIL"] for session in listener.sessions}
+    # Two EHLOs each with SIZE and SMTPUTF8: 512 + 2 x (26 + 10), whatever the other sessions did.
+    assert limits == {512 + 2 * 36}
+    message = b"Subject: x\r\n\r\nhello\r\n"
+    response = await clients[0].sendmail("a@example.org", ["b@example.org"], message)
+    assert response[1] == "2.0.0 OK"
+    for client in clients:
+        client.close()
 
 
 ATEXT = "abcXYZ019!#$%&'*+/=?^_`{|}~-"
@@ -146,23 +152,9 @@ def test_a_path_is_read_as_aiosmtpd_reads_it(path: str) -> None:
         loop.close()
 
 
-async def test_a_path_that_trips_the_header_parser_is_a_malformed_address() -> None:
-    listener = await listen(
-        Handler(),
-        "127.0.0.1:0",
-        hostname="relay.test",
-        auth_required=False,
-        auth_require_tls=True,
-        data_size_limit=1_000_000,
-        idle_timeout=30,
-    )
-    try:
-        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=listener.port, start_tls=False, timeout=10)
-        await client.connect()
-        await client.ehlo()
-        for path in ("<", "a@", "a@["):
-            response = await client.execute_command(f"MAIL FROM:{path}".encode())
-            assert (response.code, response.message) == (553, "5.1.3 Error: malformed address"), path
-        client.close()
-    finally:
-        await listener.close()
+async def test_a_path_that_trips_the_header_parser_is_a_malformed_address(listener: Listener) -> None:
+    client = await connected(listener)
+    for path in ("<", "a@", "a@["):
+        response = await client.execute_command(f"MAIL FROM:{path}".encode())
+        assert (response.code, response.message) == (553, "5.1.3 Error: malformed address"), path
+    client.close()
