@@ -96,9 +96,10 @@ class ChaperoneSMTP(SMTP):
         if plain is None or (self.local_part_limit and len(plain["local"]) > self.local_part_limit):
             try:
                 return super()._getaddr(arg)
-            except (IndexError, AttributeError, ValueError):
-                # The header parser trips over some malformed paths ("<", "a@", "a@[") instead of
-                # reporting them; they are malformed addresses (553 5.1.3), not our internal error (451).
+            except Exception:
+                # The header parser trips over some malformed paths ("<", "a@", "a@[", "a@[ ") with an
+                # IndexError, AttributeError or UnboundLocalError instead of reporting them; they are
+                # malformed addresses (553 5.1.3), not our internal error (451).
                 return None, None
         return plain["address"], plain["rest"] or ""
 
