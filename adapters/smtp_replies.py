@@ -24,6 +24,7 @@ TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients (at most {limit} per messag
 TOO_BIG = "552 5.3.4 Message too big (at most {limit} bytes)"
 BLOCKED = "550 5.7.1 {reason}"
 INTERNAL_ERROR = "451 4.3.0 Internal error; please try again later"
+ROSTER_CHANGED = "451 4.7.1 The district roster changed during this message; please send it again"
 ACCEPTED = "250 2.0.0 Accepted as {message_id}{note}"
 
 # aiosmtpd's own replies, as it writes them, and what we send instead.

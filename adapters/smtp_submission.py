@@ -74,6 +74,8 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         try:
             submission = self._submission(session, envelope)
+            if submission is None:
+                return reply.ROSTER_CHANGED
             receipt = await self.pipeline.submit(submission)
         except AuthorMismatch as exc:
             return await self._refuse(
@@ -92,14 +94,17 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
         log.error("smtp session error", error_type=type(error).__name__)
         return reply.INTERNAL_ERROR
 
-    def _submission(self, session: Any, envelope: Any) -> Submission:
+    def _submission(self, session: Any, envelope: Any) -> Submission | None:
+        """None when someone checked at MAIL or RCPT has left the roster since (a re-import)."""
         sender = self.directory.by_email(envelope.mail_from)
-        assert sender is not None  # checked at MAIL
         recipients = []
         for address in envelope.rcpt_tos:
             person = self.directory.by_email(address)
-            assert person is not None  # checked at RCPT
+            if person is None:
+                return None
             recipients.append(Recipient(address.lower(), person))
+        if sender is None:
+            return None
         return Submission(
             message_id=new_id("m-"),
             sender=sender,

@@ -65,6 +65,8 @@ class District(Section):
 
 class Roster(Section):
     path: Path = Path("../shared/district-sample")  # the OneRoster CSV folder `roster import` reads
+    # How often a running relay looks for a newer import (the snapshot `roster import` writes).
+    reload_seconds: float = Field(default=30.0, gt=0, le=3600)
 
 
 class Archive(Section):

@@ -1,8 +1,10 @@
 """The roster snapshot the relay loads at start, written atomically so that a failed import leaves the
-previous directory in force."""
+previous directory in force, and followed while the relay runs: a new import takes effect without a
+restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import tempfile
@@ -10,6 +12,8 @@ from contextlib import suppress
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 from gateway.config import ConfigError, Settings
 from gateway.directory import Directory
@@ -19,9 +23,40 @@ SNAPSHOT_FORMAT = "chaperone-roster"
 SNAPSHOT_VERSION = 1
 NO_SNAPSHOT = "no roster imported yet: run `chaperone roster import DIR`"
 
+log = structlog.get_logger("gateway.roster_snapshot")
+
 
 def roster_snapshot_path(settings: Settings) -> Path:
     return settings.data_dir / "roster.json"
+
+
+async def follow_snapshot(path: Path, directory: Directory, every: float) -> None:
+    """Until cancelled: every ``every`` seconds, look whether `chaperone roster import` has written a new
+    snapshot, and if so make ``directory`` the new roster. An unreadable snapshot is logged and the
+    roster in force stays (as a failed import leaves it)."""
+    seen = _identity(path)
+    while True:
+        await asyncio.sleep(every)
+        current = _identity(path)
+        if current == seen or current is None:
+            continue
+        seen = current
+        try:
+            newer = await asyncio.to_thread(load_directory, path)
+        except ConfigError as exc:
+            log.error("new roster snapshot not loaded; the roster in force stays", error=str(exc))
+            continue
+        directory.take_over(newer)
+        log.info("roster reloaded", people=newer.counts())
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What changes when an import replaces the snapshot (a new file, renamed over the old one)."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_ino, status.st_mtime_ns, status.st_size
 
 
 def save_directory(directory: Directory, path: Path) -> None:

@@ -31,7 +31,7 @@ from gateway.directory import Directory
 from gateway.doorbell import Answering, Doorbell
 from gateway.pipeline import Pipeline
 from gateway.queue import QueuedDelivery
-from gateway.roster_snapshot import load_directory, roster_snapshot_path
+from gateway.roster_snapshot import follow_snapshot, load_directory, roster_snapshot_path
 
 log = structlog.get_logger("gateway.service")
 _OUTCOME_LINGER = 0.02
@@ -61,9 +61,12 @@ async def running_relay(
 ) -> AsyncIterator[Relay]:
     """Listeners, pipeline and archive; and the delivery workers unless another process delivers."""
     tls = _tls_context(settings)
+    snapshot = roster_snapshot_path(settings)
     if directory is None:
-        directory = load_directory(roster_snapshot_path(settings))
+        directory = load_directory(snapshot)
     async with contextlib.AsyncExitStack() as stack:
+        follow = asyncio.create_task(follow_snapshot(snapshot, directory, settings.roster.reload_seconds))
+        stack.push_async_callback(_cancel, follow)
         store = SqliteStore(settings.archive.sqlite_path)
         await store.start()
         stack.push_async_callback(store.close)
