@@ -30,14 +30,17 @@ def roster_snapshot_path(settings: Settings) -> Path:
     return settings.data_dir / "roster.json"
 
 
-async def follow_snapshot(path: Path, directory: Directory, every: float) -> None:
+async def follow_snapshot(
+    path: Path, directory: Directory, every: float, *, loaded: SnapshotIdentity | None
+) -> None:
     """Until cancelled: every ``every`` seconds, look whether `chaperone roster import` has written a new
-    snapshot, and if so make ``directory`` the new roster. An unreadable snapshot is logged and the
-    roster in force stays (as a failed import leaves it)."""
-    seen = _identity(path)
+    snapshot since the one ``directory`` was ``loaded`` from (``snapshot_identity`` before loading it),
+    and if so make ``directory`` the new roster. An unreadable snapshot is logged and the roster in force
+    stays (as a failed import leaves it)."""
+    seen = loaded
     while True:
         await asyncio.sleep(every)
-        current = _identity(path)
+        current = snapshot_identity(path)
         if current == seen or current is None:
             continue
         seen = current
@@ -50,7 +53,10 @@ async def follow_snapshot(path: Path, directory: Directory, every: float) -> Non
         log.info("roster reloaded", people=newer.counts())
 
 
-def _identity(path: Path) -> tuple[int, int, int] | None:
+SnapshotIdentity = tuple[int, int, int]
+
+
+def snapshot_identity(path: Path) -> SnapshotIdentity | None:
     """What changes when an import replaces the snapshot (a new file, renamed over the old one)."""
     try:
         status = path.stat()

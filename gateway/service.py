@@ -31,7 +31,12 @@ from gateway.directory import Directory
 from gateway.doorbell import Answering, Doorbell
 from gateway.pipeline import Pipeline
 from gateway.queue import QueuedDelivery
-from gateway.roster_snapshot import follow_snapshot, load_directory, roster_snapshot_path
+from gateway.roster_snapshot import (
+    follow_snapshot,
+    load_directory,
+    roster_snapshot_path,
+    snapshot_identity,
+)
 
 log = structlog.get_logger("gateway.service")
 _OUTCOME_LINGER = 0.02
@@ -62,10 +67,12 @@ async def running_relay(
     """Listeners, pipeline and archive; and the delivery workers unless another process delivers."""
     tls = _tls_context(settings)
     snapshot = roster_snapshot_path(settings)
+    loaded = snapshot_identity(snapshot)  # before loading: an import landing meanwhile is not missed
     if directory is None:
         directory = load_directory(snapshot)
     async with contextlib.AsyncExitStack() as stack:
-        follow = asyncio.create_task(follow_snapshot(snapshot, directory, settings.roster.reload_seconds))
+        every = settings.roster.reload_seconds
+        follow = asyncio.create_task(follow_snapshot(snapshot, directory, every, loaded=loaded))
         stack.push_async_callback(_cancel, follow)
         store = SqliteStore(settings.archive.sqlite_path)
         await store.start()
