@@ -56,6 +56,17 @@ def roles(pid: int) -> list[str]:
     return sorted(children_of(pid).values())
 
 
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on ``port`` (with SO_REUSEPORT, one per acceptance process)."""
+    wanted = f":{port:04X}"
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            count += local.endswith(wanted) and state == "0A"  # 0A: LISTEN
+    return count
+
+
 @pytest.fixture
 async def supervisor(
     tmp_path: Path, downstream: Downstream
@@ -73,6 +84,7 @@ async def supervisor(
     chaperone(config, "staff", "set-password", REYES, "--password-stdin", stdin=PASSWORD + "\n")
     process = await start_relay(config, port)
     await until(lambda: roles(process.pid) == ["acceptance", "acceptance", "delivery"])
+    await until(lambda: listening_sockets(port) == 2)  # both acceptance processes serve, not just started
     yield process, port
     if process.returncode is None:
         process.kill()
