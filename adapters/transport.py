@@ -57,25 +57,31 @@ class SmtpTransport:
         self, envelope_from: str, recipients: Sequence[str], message: bytes
     ) -> list[RecipientOutcome]:
         async with self._slots:
-            for fresh_only in (False, True):
-                try:
-                    client, reused = await self._connection(fresh_only=fresh_only)
-                except (aiosmtplib.SMTPException, OSError) as exc:
-                    return _all(recipients, _code_of(exc), f"cannot reach smarthost: {type(exc).__name__}")
-                try:
-                    outcomes = await _transaction(client, envelope_from, recipients, message)
-                except _GoneBeforeMail as gone:
-                    client.close()
-                    if reused and not fresh_only:
-                        continue  # a pooled connection the server had closed: nothing was sent on it
-                    return _all(recipients, gone.code, gone.text)
-                except (aiosmtplib.SMTPException, OSError) as exc:
-                    client.close()
-                    return _all(recipients, _code_of(exc), _text_of(exc))
-                if client.is_connected:
-                    self._idle.append((client, time.monotonic()))
-                return outcomes
-        raise AssertionError("unreachable")  # the second pass always returns
+            outcomes = await self._attempt(envelope_from, recipients, message, fresh_only=False)
+            if outcomes is None:  # a pooled connection the server had closed: nothing was sent on it
+                outcomes = await self._attempt(envelope_from, recipients, message, fresh_only=True)
+            assert outcomes is not None  # a fresh connection is never given up on this way
+            return outcomes
+
+    async def _attempt(
+        self, envelope_from: str, recipients: Sequence[str], message: bytes, *, fresh_only: bool
+    ) -> list[RecipientOutcome] | None:
+        """The outcomes of one try, or None when the pooled connection it took had been closed."""
+        try:
+            client, reused = await self._connection(fresh_only=fresh_only)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return _all(recipients, _code_of(exc), f"cannot reach smarthost: {type(exc).__name__}")
+        try:
+            outcomes = await _transaction(client, envelope_from, recipients, message)
+        except _GoneBeforeMail as gone:
+            client.close()
+            return None if reused else _all(recipients, gone.code, gone.text)
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            client.close()
+            return _all(recipients, _code_of(exc), _text_of(exc))
+        if client.is_connected:
+            self._idle.append((client, time.monotonic()))
+        return outcomes
 
     async def _connection(self, *, fresh_only: bool) -> tuple[aiosmtplib.SMTP, bool]:
         """A connection ready for MAIL, and whether it was used before."""

@@ -16,8 +16,8 @@ from archive.records import Record, body_digest, leaf_hash
 if TYPE_CHECKING:
     from archive.sqlite import Writer
 
-INSERT_RECORD = "INSERT INTO records(kind, message_id, recorded_at, canonical, leaf_hash) VALUES (?,?,?,?,?)"
 INSERT_RECORDS = "INSERT INTO records(kind, message_id, recorded_at, canonical, leaf_hash) VALUES "
+INSERT_RECORD = INSERT_RECORDS + "(?,?,?,?,?)"
 _ROWS_PER_INSERT = 200  # 5 parameters a row, well under SQLite's limit of 32766
 INSERT_BODY = "INSERT OR IGNORE INTO bodies(digest, size, content) VALUES (?,?,?)"
 

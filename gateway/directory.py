@@ -108,14 +108,14 @@ class Directory:
         if holder is None or (person.role is Role.STAFF and holder.role is not Role.STAFF):
             self._by_email[person.email] = person
 
-    # The Roster protocol.
-
     def take_over(self, newer: Directory) -> None:
         """Become ``newer`` (a re-imported roster) in place, every index at once: the components holding
         this directory see the new roster from their next lookup. The event loop runs nothing in between,
         so each step of a message reads one roster or the other, never half of each."""
         vars(self).clear()
         vars(self).update(vars(newer))
+
+    # The Roster protocol.
 
     def person(self, person_id: str) -> Person | None:
         return self._people.get(person_id)
