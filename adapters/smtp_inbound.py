@@ -17,6 +17,7 @@ from archive.sqlite import SqliteStore
 from gateway import conversations
 from gateway.config import Settings
 from gateway.directory import Directory
+from gateway.headers import MalformedHeader
 from gateway.models import Recipient, Submission, new_id
 from gateway.pipeline import AuthorMismatch, Pipeline
 from gateway.refusals import record_refusal
@@ -79,6 +80,10 @@ class InboundHandler(reply.EnhancedStatusCodes):
         except AuthorMismatch as exc:
             return await self._refuse(
                 session, envelope, "DATA", None, reply.NOT_A_PARTICIPANT.format(reason=exc)
+            )
+        except MalformedHeader as exc:
+            return await self._refuse(
+                session, envelope, "DATA", None, reply.MALFORMED_HEADER.format(reason=exc)
             )
         except Exception:
             log.exception("reply failed")

@@ -18,6 +18,7 @@ from adapters.smtp_auth import StaffAuth, Verify
 from archive.sqlite import SqliteStore
 from gateway.config import Settings
 from gateway.directory import Directory
+from gateway.headers import MalformedHeader
 from gateway.models import Receipt, Recipient, Submission, new_id
 from gateway.pipeline import AuthorMismatch, Pipeline
 from gateway.refusals import record_refusal
@@ -80,6 +81,10 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
         except AuthorMismatch as exc:
             return await self._refuse(
                 session, "DATA", envelope.mail_from, reply.NOT_YOUR_ADDRESS.format(reason=exc)
+            )
+        except MalformedHeader as exc:
+            return await self._refuse(
+                session, "DATA", envelope.mail_from, reply.MALFORMED_HEADER.format(reason=exc)
             )
         except Exception:
             log.exception("submission failed")

@@ -171,6 +171,9 @@ class Policy(Section):
     # Written media consent: CSV with a studentSourcedId column (and optional granted column, yes/no).
     media_consent: Path | None = None
     review_url: str = "https://relay.nusd.example.org/review"  # linked from alerts to held messages
+    # Reading and deciding a message larger than a small one happens off the event loop; one that cannot
+    # be decided within this many seconds is held for review (fail closed), never delivered unread.
+    decide_seconds: float = Field(default=10.0, gt=0, le=600)
 
 
 class Settings(BaseSettings):

@@ -6,6 +6,7 @@ the relay's own clock as the send time).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Protocol
 
@@ -25,6 +26,8 @@ class Decider(Protocol):
 
     def evaluate(self, message: Message) -> Decision: ...
 
+    def undecided(self, submission: Submission, subject: str, why: str) -> tuple[Message, Decision]: ...
+
 
 class PolicyDecider:
     def __init__(self, settings: Settings, directory: Directory) -> None:
@@ -42,3 +45,17 @@ class PolicyDecider:
 
     def evaluate(self, message: Message) -> Decision:
         return self.engine.evaluate(message, self.context)
+
+    def undecided(self, submission: Submission, subject: str, why: str) -> tuple[Message, Decision]:
+        """The decision on a message that could not be read or decided in time: the pack's rules see who
+        sent it to whom and when, and that its content went unread, which holds it for a person."""
+        unread = Message(
+            message_id=submission.message_id,
+            channel="email",
+            sender=Party(submission.envelope_from, submission.sender),
+            recipients=tuple(Party(r.address, r.person) for r in submission.recipients),
+            sent_at=submission.received_at,
+            subject=subject,
+        )
+        unread = replace(unread, unread=(why,))
+        return unread, self.evaluate(unread)

@@ -125,8 +125,7 @@ class DeliveryWorkers:
         structlog.contextvars.bind_contextvars(message_id=delivery.message_id)
         try:
             try:
-                message = await self._render(delivery, raw)
-                outcomes = await self.transport.send(delivery.envelope_from, delivery.recipients, message)
+                outcomes = await self._attempt(delivery, raw)
             finally:
                 self._sending -= 1
                 self._wake.set()
@@ -134,8 +133,9 @@ class DeliveryWorkers:
             self._record(writes, delivery, outcomes)
             await self.store.write(writes.apply)
         except Exception:
-            # Leave the row pending: the next pass retries it. Never lose a queued copy to a bug here.
-            log.exception("delivery attempt failed", delivery_id=delivery.delivery_id)
+            # The archive could not record the attempt (a full disk): the row stays as it was and the
+            # next pass tries again; a queued copy is never lost to a failure here.
+            log.exception("delivery outcome not recorded", delivery_id=delivery.delivery_id)
         finally:
             self._in_flight.discard(delivery.delivery_id)
             self._finished[delivery.delivery_id] = None
@@ -143,8 +143,23 @@ class DeliveryWorkers:
                 self._finished.popitem(last=False)
             self._wake.set()
 
+    async def _attempt(self, delivery: queue.QueuedDelivery, raw: bytes | None) -> list[RecipientOutcome]:
+        """One attempt, whatever goes wrong in it. A copy we cannot build (a missing body, a header the
+        signer cannot read) will never build: it fails at once. Anything else that raises counts as a
+        temporary failure and takes the backoff like a 4xx, so one bad copy never spins the queue."""
+        try:
+            message = await self._render(delivery, raw)
+        except Exception as exc:
+            log.error("copy cannot be built", delivery_id=delivery.delivery_id, error=repr(exc)[:200])
+            return _at_relay(delivery, 554, f"5.3.0 the relay could not build this copy: {exc!r}")
+        try:
+            return list(await self.transport.send(delivery.envelope_from, delivery.recipients, message))
+        except Exception as exc:
+            log.error("delivery attempt raised", delivery_id=delivery.delivery_id, error=repr(exc)[:200])
+            return _at_relay(delivery, 451, f"4.3.0 the delivery attempt failed: {exc!r}")
+
     async def _render(self, delivery: queue.QueuedDelivery, raw: bytes | None) -> bytes:
-        if raw is None:  # the copy stays queued, and this is logged at every pass until someone looks
+        if raw is None:
             raise LookupError(f"archived body {delivery.body_digest} is missing")
         _, body = split_message(raw)
         message = assemble(delivery.headers, body)
@@ -177,6 +192,20 @@ class DeliveryWorkers:
         failed = [o for o in outcomes if o.permanent or (o.temporary and expired)]
         if failed:
             self._bounce(writer, delivery, failed)
+            if any(o.at_relay for o in failed):
+                # Not the far side's doing: someone at the district must look at the relay.
+                writer.append(
+                    Record(
+                        RecordKind.ALERT,
+                        delivery.message_id,
+                        {
+                            "reason": "delivery failed at the relay",
+                            "delivery_id": delivery.delivery_id,
+                            "attempts": attempts,
+                            "errors": sorted({o.text[:300] for o in failed if o.at_relay}),
+                        },
+                    )
+                )
         if retry:
             queue.set_state(
                 writer,
@@ -228,3 +257,7 @@ class DeliveryWorkers:
                 {"delivery_id": delivery.delivery_id, "failed": [o.recipient for o in failed]},
             )
         )
+
+
+def _at_relay(delivery: queue.QueuedDelivery, code: int, text: str) -> list[RecipientOutcome]:
+    return [RecipientOutcome(r, code, text[:500], at_relay=True) for r in delivery.recipients]

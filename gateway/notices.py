@@ -77,7 +77,7 @@ def sender_notice(
         return (
             f"Scheduled: {subject}",
             f'Your message "{subject}" to {to} was accepted and will be delivered on {when} '
-            f"({zone.key} time).\n\nWhy: {decision.explain()}\n\n"
+            f"({zone.key} time).\n\nWhy: {decision.explain_to_sender()}\n\n"
             "If it cannot wait, send it again with the header X-Chaperone-Urgent: <reason>; urgent messages "
             "go out at once and are listed for your supervisor's review.\n",
         )
@@ -85,7 +85,7 @@ def sender_notice(
         f"Held for review: {subject}",
         f'Your message "{subject}" to {to} was accepted and is held until a supervisor reviews it. '
         "Nothing has been delivered yet; you will hear back when it is approved or rejected.\n\n"
-        f"Why: {decision.explain()}\n",
+        f"Why: {decision.explain_to_sender()}\n",
     )
 
 

@@ -16,6 +16,7 @@ class RecipientOutcome:
     recipient: str
     code: int  # the SMTP reply code; 0 when no server answered (connection failure)
     text: str
+    at_relay: bool = False  # the relay itself failed (could not build or send the copy), not the far side
 
     @property
     def delivered(self) -> bool:

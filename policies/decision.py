@@ -104,9 +104,41 @@ class Decision:
                 seen.append(text)
         return "; ".join(seen)
 
+    def explain_to_sender(self) -> str:
+        """The reasons as the sender is told them (SMTP reply, notice): the category and the policy
+        clause, never the words that matched, which would teach a sender how to write around the rules.
+        The words stay in the archive and the review view (``explain``)."""
+        deciding = [f for f in self.findings if f.action is self.action] or list(self.findings)
+        seen: list[str] = []
+        for finding in deciding:
+            said = _CATEGORY_SAID.get(finding.category, finding.category.replace("_", " "))
+            text = (
+                f"{said} (policy: {finding.citation})"
+                if finding.start is not None or finding.evidence or finding.category in _CATEGORY_SAID
+                else f"{finding.reason} (policy: {finding.citation})"
+            )
+            if text not in seen:
+                seen.append(text)
+        return "; ".join(seen)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "action": str(self.action),
             "release_at": None if self.release_at is None else self.release_at.isoformat(),
             "findings": [f.to_json() for f in self.findings],
         }
+
+
+# How a content category is named to the sender of a held message.
+_CATEGORY_SAID = {
+    "profanity": "language that may be profane or vulgar",
+    "harassment": "language that may demean or harass someone",
+    "threat": "language that may be threatening or intimidating",
+    "sexual": "content that may be sexual or about a student's appearance",
+    "substances": "content that may encourage alcohol, drugs or illegal activity",
+    "secrecy": "content that may ask for secrecy or a private relationship with a student",
+    "confidential": "what may be confidential student information",
+    "personal_channel": "what may move a student or family to a personal channel",
+    "media_consent": "a picture or video of students without a consent record",
+    "unread": "content the relay could not check whole",
+}

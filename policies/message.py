@@ -42,15 +42,19 @@ class Message:
     sent_at: datetime  # timezone-aware; rules convert to the district's zone
     subject: str = ""
     body: str = ""  # what the sender wrote in this message
-    quoted: str = ""  # quoted reply history: context, not the sender's words
+    quoted: str = ""  # quoted reply history: the sender sent it too, so the rules read it (``text``)
     attachments: tuple[Attachment, ...] = ()
     urgent: str | None = None  # X-Chaperone-Urgent reason, or the SMS "URGENT:" prefix's
     pictured: tuple[str, ...] = ()  # sourcedIds the sender declared are pictured (X-Chaperone-Pictured)
-    text: str = field(init=False)  # subject, a blank line, body: every finding's offsets point into this
+    unread: tuple[str, ...] = ()  # what the reader could not read (a bound ran out): the message is held
+    # Subject, a blank line, body, a blank line, quoted history: every finding's offsets point into this.
+    # Quoted history is read like the rest: a sender controls the whole body, and a made-up "> " line or
+    # "On ... wrote:" must not hide what follows.
+    text: str = field(init=False)
 
     def __post_init__(self) -> None:
-        text = f"{self.subject}\n\n{self.body}" if self.subject else self.body
-        object.__setattr__(self, "text", text)
+        parts = [part for part in (self.subject, self.body, self.quoted) if part]
+        object.__setattr__(self, "text", "\n\n".join(parts))
 
     @property
     def student_recipients(self) -> tuple[Person, ...]:

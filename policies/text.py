@@ -259,6 +259,14 @@ class NormalText:
         """Canonical offsets to offsets into the original text."""
         return self.canonical.source(start, end)
 
+    def sentence_around_source(self, position: int) -> tuple[int, int]:
+        """The original-text span of the sentence holding original offset ``position``."""
+        spans = _source_sentences(self)
+        i = bisect_right(spans, (position, len(self.original) + 1)) - 1
+        if i >= 0 and spans[i][0] <= position < spans[i][1]:
+            return spans[i]
+        return 0, len(self.original)
+
     def sentence_at(self, pos: int) -> tuple[int, int]:
         """The canonical span of the sentence holding canonical offset ``pos``."""
         sentences = self.sentences
@@ -266,6 +274,20 @@ class NormalText:
             return (0, len(self.canonical.text))
         i = max(bisect_right(sentences, (pos, len(self.canonical.text) + 1)) - 1, 0)
         return sentences[i]
+
+
+_last_source_sentences: list[tuple[NormalText, tuple[tuple[int, int], ...]]] = []
+
+
+def _source_sentences(text: NormalText) -> tuple[tuple[int, int], ...]:
+    """Sentence spans in the original text, kept for the text last asked about (the rules of one
+    message ask many times in a row; a NormalText is not hashed, only compared by identity)."""
+    cached = _last_source_sentences[:1]
+    if cached and cached[0][0] is text:
+        return cached[0][1]
+    spans = tuple(text.source(start, end) for start, end in text.sentences)
+    _last_source_sentences[:] = [(text, spans)]
+    return spans
 
 
 @lru_cache(maxsize=256)

@@ -601,7 +601,8 @@ def test_offsets_point_into_subject_and_body_as_one_text() -> None:
     assert (number.start, number.end) == (msg.text.index("312"), msg.text.index("312") + len("312-555-0177"))
 
 
-def test_quoted_reply_history_is_not_searched() -> None:
+def test_quoted_reply_history_is_read_like_the_rest() -> None:
+    # Hardening: a made-up "> " line hid what followed from every rule. The sender sent it: it is read.
     msg = Message(
         message_id="m-2",
         channel="email",
@@ -611,7 +612,8 @@ def test_quoted_reply_history_is_not_searched() -> None:
         body="Thanks for letting me know.",
         quoted="> What the fuck happened with the bus?",
     )
-    assert list(PROFANITY.check(msg, CONTEXT)) == []
+    hits = list(PROFANITY.check(msg, CONTEXT))
+    assert hits and msg.text[hits[0].start : hits[0].end].lower() == "fuck"
 
 
 RULE_IDS = [

@@ -41,7 +41,7 @@ CONTENT_RULES = {
 }  # fmt: skip
 OUR_RULES = {
     "quiet_hours", "guardian_hours", "urgent", "channel.unregistered_sender", "channel.unknown_recipient",
-    "media_consent", "scope",
+    "media_consent", "scope", "content.unread",
 }  # fmt: skip
 
 ROSTER = FixtureRoster()
@@ -233,6 +233,7 @@ def test_the_default_pack_holds_content_escalates_danger_and_lets_mild_profanity
         "channel.unregistered_sender": "block",
         "channel.unknown_recipient": "block",
         "media_consent": "hold",
+        "content.unread": "hold",
     }
     assert {r: rules[r]["action"] for r in OUR_RULES} == expected
 

@@ -145,8 +145,35 @@ Content-Type: text/html; charset=utf-8
 """
 
 
-def test_alternative_parts_are_read_once_preferring_the_plain_text() -> None:
+def test_alternatives_that_say_the_same_are_read_once() -> None:
     assert read(ALTERNATIVE).body == "Practice moved to 4pm."
+
+
+def test_every_alternative_is_read_when_they_differ() -> None:
+    # Hardening: only the plain part was read, and a threat in the HTML one went out unread.
+    message = read(
+        ALTERNATIVE.replace("<div>Practice moved to <b>4pm</b>.</div>", "<p>You will regret crossing me.</p>")
+    )
+    assert message.body == "Practice moved to 4pm.\n\nYou will regret crossing me."
+
+
+def test_every_text_subtype_is_read() -> None:
+    message = read(
+        mixed(
+            "Content-Type: text/plain\n\nNotes below.",
+            "Content-Type: text/markdown\n\n**Keep this between us.**",
+            'Content-Type: text/plain\nContent-Disposition: inline; filename="x.txt"\n\nDelete this thread.',
+        )
+    )
+    assert "Keep this between us." in message.body and "Delete this thread." in message.body
+
+
+def test_an_html_comment_inside_a_word_reads_as_the_word() -> None:
+    assert read("Content-Type: text/html\n\n<p>I will hu<!-- x -->rt you</p>").body == "I will hurt you"
+
+
+def test_a_right_to_left_override_is_read_as_displayed() -> None:
+    assert read("Subject: x\n\nmeet me \u202eenola\u202c tonight").body == "meet me alone tonight"
 
 
 def test_alternative_without_plain_text_reads_the_html() -> None:
@@ -157,8 +184,7 @@ def test_alternative_without_plain_text_reads_the_html() -> None:
             "--alt\nContent-Type: text/html\n\n<p>Practice moved to <b>4pm</b>.</p>\n--alt--"
         )
     )
-    assert message.body == "Practice moved to 4pm."
-    assert message.attachments == (Attachment("", "text/calendar", len(b"BEGIN:VCALENDAR")),)
+    assert message.body == "BEGIN:VCALENDAR\n\nPractice moved to 4pm."  # a client shows an invitation
 
 
 def test_images_of_the_html_alternative_are_attachments_though_its_text_is_not_read() -> None:
@@ -338,14 +364,14 @@ def test_rfc2231_filenames_are_decoded_and_types_lower_cased() -> None:
             "Content-Type: application/pdf; name*=iso-8859-1'es'permiso%20firmado%E9.pdf\n"
             "Content-Disposition: attachment\n\n%PDF-1.4",
             'Content-Type: text/plain; name="=?utf-8?b?bm90YXMgZGUgbGEgY2xhc2UudHh0?="\n'
-            "Content-Disposition: attachment\n\nnot the sender's words",
+            "Content-Disposition: attachment\n\nattached notes a client shows too",
         )
     )
-    assert message.body == "Photos attached."
+    assert message.body == "Photos attached.\n\nattached notes a client shows too"
     assert message.attachments == (
         Attachment("équipe 2026.jpg", "image/jpeg", 1000),
         Attachment("permiso firmadoé.pdf", "application/pdf", len(b"%PDF-1.4")),
-        Attachment("notas de la clase.txt", "text/plain", len(b"not the sender's words")),
+        Attachment("notas de la clase.txt", "text/plain", len(b"attached notes a client shows too")),
     )
 
 

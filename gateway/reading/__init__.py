@@ -88,8 +88,10 @@ def _read_unparsed(raw: bytes) -> _Reading:
     reading.urgent = _urgent(_header_text(urgent[0]) if urgent else None)
     reading.pictured = _pictured(fields.get("x-chaperone-pictured", []))
     limit = 4 * TEXT_LIMIT
-    text = _decode(rest[:limit], None, complete=len(rest) <= limit)[:TEXT_LIMIT]
-    reading.add_text(_clean(text), _Into.BODY)
+    text = _decode(rest[:limit], None, complete=len(rest) <= limit)
+    if len(rest) > limit or len(text) > TEXT_LIMIT:
+        reading.skipped.add("text beyond the reading budget")
+    reading.add_text(_clean(text[:TEXT_LIMIT]), _Into.BODY)
     return reading
 
 
@@ -104,7 +106,7 @@ def read_email(
         try:
             reading = _read_unparsed(raw)
         except Exception:  # nothing readable at all: the rules still see who sent what to whom, and when
-            reading = _Reading()
+            reading = _Reading(skipped={"a message that could not be read"})
     return Message(
         message_id=message_id,
         channel="email",
@@ -117,6 +119,7 @@ def read_email(
         attachments=tuple(reading.attachments),
         urgent=reading.urgent,
         pictured=reading.pictured,
+        unread=tuple(sorted(reading.skipped)),
     )
 
 

@@ -22,9 +22,23 @@ _WHITESPACE = re.compile(r"\s+")
 
 
 def _clean(text: str) -> str:
-    """Newlines as LF, no C0 controls (NUL splits words and PostgreSQL refuses it), no lone surrogates."""
+    """Newlines as LF, no C0 controls (NUL splits words and PostgreSQL refuses it), no lone surrogates,
+    and text in the order a reader sees it (``_as_displayed``)."""
     text = _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+    return text if text.isascii() else _as_displayed(_SURROGATE.sub("\ufffd", text))
+
+
+_RIGHT_TO_LEFT_OVERRIDE = re.compile("\u202e([^\u202c\n]*)\u202c?")
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def _as_displayed(text: str) -> str:
+    """A right-to-left override shows the characters after it reversed ("\u202etaerht" reads "threat"),
+    so the rules read that run reversed; then no bidi or zero-width formatting character is left to split
+    a word. Each run ends at the pop (U+202C) or the end of the line, as a renderer ends it."""
+    if "\u202e" in text:
+        text = _RIGHT_TO_LEFT_OVERRIDE.sub(lambda run: run.group(1)[::-1], text)
+    return _INVISIBLE.sub("", text)
 
 
 def _one_line(text: str, limit: int) -> str:

@@ -1,6 +1,8 @@
-"""Walking the parsed MIME tree in document order: text parts become the body or the quoted history (one
-alternative of a multipart/alternative; an attached message as context), every other part an attachment
-with its filename, type and size. The walk is bounded in depth, in parts and in characters read, and an
+"""Walking the parsed MIME tree in document order: every part a mail client may show is read — each
+alternative of a multipart/alternative, every text/* part (an attached one is listed as an attachment
+too), an attached message as quoted history — and every other part becomes an attachment with its
+filename, type and size. The walk is bounded in depth, in parts and in characters read; whatever a bound
+leaves unread is named in ``unread`` (the message is then held, never delivered unread), and an
 unreadable part never hides the others: it is recorded as an attachment of unknown size.
 """
 
@@ -8,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import mimetypes
+import re
 from dataclasses import dataclass, field
 from email import errors
 from email.message import Message as MimePart
 from enum import Enum
 
 from gateway.reading.charsets import _clean, _decode, _header_text, _one_line, _raw_bytes
-from gateway.reading.html_text import _markup_text
+from gateway.reading.html_text import _markup_text, without_comments
 from gateway.reading.limits import FILENAME_LIMIT, MAX_DEPTH, MAX_PARTS, TEXT_LIMIT
 from gateway.reading.quoting import _tidy, split_history
 from policies.message import Attachment
@@ -25,7 +28,6 @@ _READ_LIMIT = 2 * TEXT_LIMIT  # characters of all text parts we read; markup cou
 class _Into(Enum):
     BODY = "body"  # the sender's text (its quoted history split off)
     QUOTED = "quoted"  # an attached message: context, not the sender's words
-    NOWHERE = "nowhere"  # an alternative we do not read
 
 
 @dataclass
@@ -56,8 +58,15 @@ class _Reading:
     urgent: str | None = None
     pictured: tuple[str, ...] = ()
     unread: int = _READ_LIMIT  # characters text parts may still feed the splitter and HTML parser
+    skipped: set[str] = field(default_factory=set)  # what a bound left unread, said for the reviewer
+    read_before: set[int] = field(default_factory=set)
 
     def add_text(self, text: str, into: _Into) -> None:
+        # Alternatives usually say the same thing twice (plain and HTML): the same words are read once.
+        same = hash(" ".join(text.split()))
+        if same in self.read_before:
+            return
+        self.read_before.add(same)
         if into is _Into.BODY:
             new, history = split_history(text)
             self.body.add(new)
@@ -71,16 +80,34 @@ class _Reading:
         markup = part.get_content_type() == "text/html"
         weight = 2 if markup else 1  # html.parser costs about twice what the splitter does per character
         allowance = self.unread // weight if markup else min(self.unread, budget.room)
-        if allowance <= 0 or budget.room <= 0:
-            return
         data = _payload(part)
         if data is None:
             return
-        limit = 4 * allowance  # the most bytes a character takes in UTF-8
+        if allowance <= 0 or budget.room <= 0:
+            if data.strip():
+                self.skipped.add("text beyond the reading budget")
+            return
+        # Room for filler: comments and runs of blank space are dropped before the budget applies, so a
+        # megabyte of either cannot push the text out of reach. 4 bytes a character at most in UTF-8.
+        limit = 4 * (allowance + _FILLER_ALLOWANCE)
         label = _param(part, "charset", "content-type")
-        text = _clean(_decode(data[:limit], label, complete=len(data) <= limit))[:allowance]
+        decoded = _clean(_decode(data[:limit], label, complete=len(data) <= limit))
+        if markup:
+            decoded = without_comments(decoded)
+        decoded = _BLANK_RUN.sub(_one_blank, decoded)
+        if len(data) > limit or len(decoded) > allowance:
+            self.skipped.add("text beyond the reading budget")
+        text = decoded[:allowance]
         self.unread -= weight * len(text)
         self.add_text(_clean(_markup_text(text)) if markup else text, into)
+
+
+_FILLER_ALLOWANCE = 4 * TEXT_LIMIT  # characters of filler a part may carry besides its text
+_BLANK_RUN = re.compile(r"[ \t]*\n[ \t\n]*\n[ \t\n]*|[ \t]{3,}")
+
+
+def _one_blank(run: re.Match[str]) -> str:
+    return "\n\n" if "\n" in run.group() else " "
 
 
 def _param(part: MimePart, name: str, header: str) -> str | None:
@@ -115,14 +142,14 @@ def _content_type(part: MimePart, filename: str) -> str:
 
 
 def _is_text(part: MimePart) -> bool:
-    """A part the sender wrote as text. A multipart that could not be split (no boundary) is read as
-    text too: a client may well show it, and the rules must see what the recipient sees."""
+    """A part a client may show as text: any text/* (markdown, enriched, csv...), and a multipart that
+    could not be split (no boundary). The rules must see what the recipient sees."""
     ctype = part.get_content_type()
-    return (
-        (ctype in ("text/plain", "text/html") or ctype.startswith("multipart/"))
-        and part.get_content_disposition() != "attachment"
-        and not _filename(part)
-    )
+    return ctype.startswith(("text/", "multipart/"))
+
+
+def _is_attached(part: MimePart) -> bool:
+    return part.get_content_disposition() == "attachment" or bool(_filename(part))
 
 
 def _payload(part: MimePart) -> bytes | None:
@@ -138,16 +165,6 @@ def _payload(part: MimePart) -> bytes | None:
     return data
 
 
-def _shown_alternative(children: list[MimePart]) -> int | None:
-    """The alternative we read: the plain text, else the HTML, else the last (most faithful) multipart."""
-    for wanted in ("text/plain", "text/html"):
-        for index, child in enumerate(children):
-            if child.get_content_type() == wanted and _is_text(child):
-                return index
-    multiparts = [index for index, child in enumerate(children) if child.is_multipart()]
-    return multiparts[-1] if multiparts else None
-
-
 def _children(part: MimePart) -> list[MimePart]:
     payload = part.get_payload()
     return [child for child in payload if isinstance(child, MimePart)] if isinstance(payload, list) else []
@@ -159,19 +176,18 @@ def _routes(part: MimePart, children: list[MimePart], into: _Into, reading: _Rea
     if ctype.startswith("message/"):
         filename = _filename(part)
         reading.attachments.append(Attachment(filename, _content_type(part, filename), None))
-        return [_Into.NOWHERE if into is _Into.NOWHERE else _Into.QUOTED] * len(children)
-    if ctype == "multipart/alternative":
-        shown = _shown_alternative(children)
-        return [into if index == shown else _Into.NOWHERE for index in range(len(children))]
+        return [_Into.QUOTED] * len(children)
+    # Every alternative is read: which one a client shows is the client's choice, and a harmless plain
+    # part beside a threatening HTML one must not pass.
     return [into] * len(children)
 
 
 def _read_leaf(part: MimePart, into: _Into, reading: _Reading) -> bool:
-    """Read a part's text or record it as an attachment; whether it was an attachment."""
+    """Read a part's text and/or record it as an attachment; whether it was an attachment."""
     if _is_text(part):
-        if into is not _Into.NOWHERE:
-            reading.add_part(part, into)
-        return False
+        reading.add_part(part, into)
+        if not _is_attached(part):
+            return False
     data = _payload(part)
     filename = _filename(part)
     reading.attachments.append(
@@ -191,7 +207,9 @@ def _walk(root: MimePart, reading: _Reading, *, truncated: bool) -> None:
         try:
             if not part.is_multipart():
                 last_leaf_attached = _read_leaf(part, into, reading)
-            elif depth < MAX_DEPTH:
+            elif depth >= MAX_DEPTH:
+                reading.skipped.add(f"MIME parts nested deeper than {MAX_DEPTH}")
+            else:
                 children = _children(part)
                 routes = _routes(part, children, into, reading)
                 stack.extend(
@@ -200,6 +218,10 @@ def _walk(root: MimePart, reading: _Reading, *, truncated: bool) -> None:
                 )
         except Exception:  # one unreadable part must not hide the others; say something was there
             reading.attachments.append(Attachment("", "application/octet-stream", None))
+    if stack:
+        reading.skipped.add(f"more than {MAX_PARTS} MIME parts")
+    if truncated:
+        reading.skipped.add("a message too large or too complex to read whole")
     if truncated and not stack and last_leaf_attached:
         cut = reading.attachments[-1]
         reading.attachments[-1] = Attachment(cut.filename, cut.content_type, None)

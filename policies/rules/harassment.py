@@ -97,7 +97,10 @@ def _named_person_before(text: NormalText, pos: int, roster: Roster) -> bool:
     A capitalised word alone is not enough ("Canvas is useless"): it must be a student's name or follow a
     title."""
     canonical = text.canonical.text
-    m = re.search(r"([a-z]+)\s*$", canonical[:pos])
+    # Only a window before ``pos``: searching the whole prefix for every insult made a 1 MB body of
+    # insults cost minutes (quadratic).
+    window_start = max(0, pos - _NAME_WINDOW)
+    m = _LAST_WORD.search(canonical, window_start, pos)
     if m is None or m.group(1) in terms("name-stopwords"):
         return False
     start, end = text.source(m.start(1), m.end(1))
@@ -107,6 +110,10 @@ def _named_person_before(text: NormalText, pos: int, roster: Roster) -> bool:
     return bool(_TITLE.search(canonical[max(0, m.start(1) - 12) : m.start(1)])) or bool(
         roster.students_named(written)
     )
+
+
+_NAME_WINDOW = 80  # characters: a name, a title and the spaces between them and the insult
+_LAST_WORD = re.compile(r"([a-z]+)\s*\Z")
 
 
 def _aimed(text: NormalText, word: WordHit, roster: Roster) -> bool:
