@@ -26,6 +26,8 @@ log = structlog.get_logger("adapters.smtp_inbound")
 
 
 class InboundHandler(reply.EnhancedStatusCodes):
+    offers_auth = False  # nobody signs in on port 25, before or after STARTTLS
+
     def __init__(
         self, *, settings: Settings, directory: Directory, store: SqliteStore, pipeline: Pipeline
     ) -> None:

@@ -41,7 +41,11 @@ BUILTIN = {
     "552 Error: message size exceeds fixed maximum message size": "552 5.3.4 Message too big",
     "554 Command refused due to lack of security": "554 5.7.0 Command refused due to lack of security",
     "421 Too many connections": "421 4.7.0 Too many connections",
+    "220 Ready to start TLS": "220 2.0.0 Ready to start TLS",
 }
+# The last line of the EHLO reply: a keyword line, which carries no enhanced code (RFC 2034 section 3);
+# "250 2.0.0 HELP" reads to a client as an extension named "2".
+_EHLO_LAST_LINE = "250 HELP"
 
 _HAS_ENHANCED = re.compile(r"^\d{3}[ -]\d\.\d{1,3}\.\d{1,3}\b")
 _CLASS_DEFAULT = {"2": "2.0.0", "4": "4.0.0", "5": "5.0.0"}
@@ -51,6 +55,8 @@ def enhance(status: str) -> str:
     """Give a single-line reply an enhanced code if it has none (greetings and 334/354 have none)."""
     if status in BUILTIN:
         return BUILTIN[status]
+    if status == _EHLO_LAST_LINE:
+        return status
     if _HAS_ENHANCED.match(status) or len(status) < 4 or status[3] != " ":
         return status  # already coded, or a continuation line of a multi-line reply (EHLO)
     code = status[:3]
@@ -60,10 +66,14 @@ def enhance(status: str) -> str:
 
 
 class EnhancedStatusCodes:
-    """Handler mixin: advertise ENHANCEDSTATUSCODES in the EHLO response (RFC 2034)."""
+    """Handler mixin: advertise ENHANCEDSTATUSCODES in the EHLO response (RFC 2034), and AUTH only
+    where the handler authenticates anyone (``offers_auth``)."""
+
+    offers_auth = True
 
     async def handle_EHLO(
         self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
     ) -> list[str]:
         session.host_name = hostname
-        return [*responses[:-1], "250-ENHANCEDSTATUSCODES", responses[-1]]
+        keywords = [line for line in responses[:-1] if self.offers_auth or not line.startswith("250-AUTH")]
+        return [*keywords, "250-ENHANCEDSTATUSCODES", responses[-1]]

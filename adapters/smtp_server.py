@@ -160,6 +160,7 @@ async def listen(
     idle_timeout: float,
     trust_loopback_as: str | None = None,
     reuse_port: bool = False,
+    auth_exclude_mechanism: tuple[str, ...] = (),
 ) -> Listener:
     host, port = split_host_port(address)
     loop = asyncio.get_running_loop()
@@ -173,6 +174,7 @@ async def listen(
         require_starttls=False,
         auth_required=auth_required,
         auth_require_tls=auth_require_tls,
+        auth_exclude_mechanism=auth_exclude_mechanism,
         data_size_limit=data_size_limit,
         enable_SMTPUTF8=True,
         decode_data=False,

@@ -6,11 +6,12 @@ Secrets never come from the TOML itself: they come from the environment or from 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -18,6 +19,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
@@ -228,6 +230,29 @@ def load_settings(path: Path | str | None = None) -> Settings:
         return FromFile()
     except ValidationError as exc:
         raise ConfigError(_explain(exc, toml_path, raw)) from None
+    except SettingsError as exc:  # an environment value pydantic-settings could not even parse
+        raise ConfigError(_explain_environment(exc)) from None
+
+
+def _explain_environment(exc: SettingsError) -> str:
+    """One line naming the variable: a list or table set in the environment must be JSON."""
+    for name, value in sorted(os.environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name[len(ENV_PREFIX) :]:
+            continue
+        section, _, key = name[len(ENV_PREFIX) :].lower().partition("__")
+        section_field = Settings.model_fields.get(section)
+        model = getattr(section_field, "annotation", None)
+        key_field = getattr(model, "model_fields", {}).get(key)
+        if key_field is None or get_origin(key_field.annotation) not in (list, tuple, set, frozenset, dict):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            return (
+                f"environment {name}: {section}.{key}: a list must be written as JSON, "
+                f'e.g. {name}=\'["nusd.example.org"]\''
+            )
+    return f"environment: {exc}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

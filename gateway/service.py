@@ -128,6 +128,7 @@ async def running_relay(
                 smtp.inbound,
                 auth_required=False,
                 auth_require_tls=True,
+                auth_exclude_mechanism=("LOGIN", "PLAIN"),  # AUTH on port 25 is not recognised
                 starttls=tls,
             )
         for listener in listeners.values():

@@ -100,3 +100,13 @@ def test_the_example_config_documents_every_key() -> None:
         elif name not in text:
             missing.append(name)
     assert missing == []
+
+
+def test_a_list_in_the_environment_that_is_not_json_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CHAPERONE_DISTRICT__STAFF_DOMAINS", "nusd.example.org")
+    assert main(["config", "check"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "Traceback" not in error
+    assert "CHAPERONE_DISTRICT__STAFF_DOMAINS" in error and "JSON" in error
