@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 
 from adapters import smtp_replies as reply
+from adapters.smtp_guard import Refusals
 from archive.sqlite import SqliteStore
 from gateway import conversations
 from gateway.config import Settings
@@ -20,7 +21,6 @@ from gateway.directory import Directory
 from gateway.headers import MalformedHeader
 from gateway.models import Recipient, Submission, new_id
 from gateway.pipeline import AuthorMismatch, Pipeline
-from gateway.refusals import record_refusal
 
 log = structlog.get_logger("adapters.smtp_inbound")
 
@@ -29,12 +29,19 @@ class InboundHandler(reply.EnhancedStatusCodes):
     offers_auth = False  # nobody signs in on port 25, before or after STARTTLS
 
     def __init__(
-        self, *, settings: Settings, directory: Directory, store: SqliteStore, pipeline: Pipeline
+        self,
+        *,
+        settings: Settings,
+        directory: Directory,
+        store: SqliteStore,
+        pipeline: Pipeline,
+        refusals: Refusals,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.store = store
         self.pipeline = pipeline
+        self.refusals = refusals
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -99,12 +106,9 @@ class InboundHandler(reply.EnhancedStatusCodes):
         return reply.INTERNAL_ERROR
 
     async def _refuse(self, session: Any, envelope: Any, stage: str, address: str | None, answer: str) -> str:
-        await record_refusal(
-            self.store,
-            stage=stage,
-            reply=answer,
-            peer=str(session.peer),
-            sender=envelope.mail_from,
-            address=address,
+        return await self.refusals.refuse(
+            session, stage=stage, answer=answer, sender=envelope.mail_from, address=address
         )
-        return answer
+
+    def session_closed(self, session: Any) -> None:
+        self.refusals.closed(session)

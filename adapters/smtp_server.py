@@ -18,8 +18,9 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, AnyStr, TypeVar
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import MISSING, SMTP
 
+from adapters.smtp_guard import InFlight
 from adapters.smtp_replies import enhance
 
 
@@ -49,6 +50,8 @@ class ChaperoneSMTP(SMTP):
         handler: Any,
         *,
         sessions: set[ChaperoneSMTP],
+        in_flight: InFlight,
+        error_limits: ErrorLimits,
         trust_loopback_as: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -59,6 +62,9 @@ class ChaperoneSMTP(SMTP):
             super().__init__(handler, **kwargs)
         self._sessions = sessions
         self._trust_loopback_as = trust_loopback_as
+        self._in_flight = in_flight
+        self._error_limits = error_limits
+        self._errors = 0
 
     def for_connection(self) -> ChaperoneSMTP:
         """A protocol for one new connection, copied from this one, which never serves a connection.
@@ -77,6 +83,7 @@ class ChaperoneSMTP(SMTP):
             for name, mechanism in self._auth_methods.items()
         }
         protocol.command_size_limits = collections.defaultdict(lambda: SMTP.command_size_limit)
+        protocol._errors = 0
         asyncio.StreamReaderProtocol.__init__(
             protocol,
             asyncio.StreamReader(loop=self.loop, limit=self.line_length_limit),
@@ -87,7 +94,97 @@ class ChaperoneSMTP(SMTP):
 
     async def push(self, status: AnyStr) -> None:
         # aiosmtpd pushes bytes for AUTH challenges; only text replies get an enhanced status code.
-        await super().push(enhance(status) if isinstance(status, str) else status)
+        if not isinstance(status, str):
+            await super().push(status)
+            return
+        reply = enhance(status)
+        if reply.startswith("421"):  # "closing transmission channel" (RFC 5321 section 3.8)
+            await super().push(reply)
+            if self.transport is not None:
+                self.transport.close()
+            return
+        if reply[:1] in ("4", "5"):
+            # Postfix's smtpd_soft/hard_error_limit: a client that keeps erring is slowed, then let go.
+            self._errors += 1
+            if self._errors >= self._error_limits.hard:
+                await super().push(TOO_MANY_ERRORS)
+                if self.transport is not None:
+                    self.transport.close()
+                return
+            if self._errors >= self._error_limits.soft:
+                await asyncio.sleep(self._error_limits.delay)
+        await super().push(reply)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA, with the message held as one buffer (not a list of line objects, which cost
+        about twice the message) and counted against the process's budget of bytes in flight: over it,
+        the client is told 452 4.3.1 to try again later, and what it sent meanwhile is read and dropped."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        if self._in_flight.full:
+            await self.push(OVER_BUDGET)
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        reserved = 0
+        try:
+            content, refusal, reserved = await self._read_data()
+            if refusal is not None:
+                await self.push(refusal)
+                self._set_post_data_state()  # type: ignore[no-untyped-call]
+                return
+            self.envelope.content = self.envelope.original_content = content
+            del content
+            status = await self._call_handler_hook("DATA")
+            self._set_post_data_state()  # type: ignore[no-untyped-call]
+            await self.push("250 OK" if status is MISSING else status)
+        finally:
+            self._in_flight.release(reserved)
+
+    async def _read_data(self) -> tuple[bytes, str | None, int]:
+        """(the message, a refusal instead of it, the bytes reserved). Lines are dot-unstuffed as they
+        come (RFC 5321 section 4.5.2); a refused message is read to its end and dropped."""
+        buffer = bytearray()
+        limit = self.data_size_limit
+        refusal: str | None = None
+        reserved = 0
+        partial = False  # inside a line longer than the stream's limit
+        while self.transport is not None:
+            try:
+                line = await self._reader.readuntil(b"\r\n")
+            except asyncio.CancelledError:
+                self._writer.close()
+                raise
+            except asyncio.LimitOverrunError as overrun:
+                refusal = refusal or "500 Line too long (see RFC5321 4.5.3.1.6)"
+                await self._reader.read(overrun.consumed)
+                partial = True
+                continue
+            if partial:  # the end of the over-long line
+                partial = False
+                continue
+            if line == b".\r\n":
+                break
+            if refusal is not None:
+                continue
+            if limit and len(buffer) + len(line) > limit:
+                refusal = "552 Error: Too much mail data"
+            elif not self._in_flight.reserve(len(line)):
+                refusal = OVER_BUDGET
+            else:
+                reserved += len(line)
+                buffer += line[1:] if line.startswith(b".") else line
+                continue
+            self._in_flight.release(reserved)
+            reserved = 0
+            buffer = bytearray()
+        return bytes(buffer), refusal, reserved
 
     def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
         # aiosmtpd parses every path with the e-mail header parser, slow beside a regular expression; the
@@ -114,6 +211,9 @@ class ChaperoneSMTP(SMTP):
 
     def connection_lost(self, error: Exception | None) -> None:
         self._sessions.discard(self)
+        closed = getattr(self.event_handler, "session_closed", None)
+        if closed is not None and self.session is not None:
+            closed(self.session)
         super().connection_lost(error)
 
 
@@ -142,6 +242,17 @@ def _is_loopback(peer: Any) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class ErrorLimits:
+    soft: int = 10  # errors on one connection after which each error reply waits ``delay`` seconds
+    hard: int = 20  # errors on one connection after which it is closed with 421
+    delay: float = 1.0
+
+
+OVER_BUDGET = "452 4.3.1 Too much mail in progress on this server; please try again later"
+TOO_MANY_ERRORS = "421 4.7.0 Too many errors on this connection; closing it"
+
+
 def split_host_port(listen: str) -> tuple[str, int]:
     host, _, port = listen.rpartition(":")
     return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104 - the administrator chose it
@@ -161,6 +272,8 @@ async def listen(
     trust_loopback_as: str | None = None,
     reuse_port: bool = False,
     auth_exclude_mechanism: tuple[str, ...] = (),
+    in_flight: InFlight | None = None,
+    error_limits: ErrorLimits = ErrorLimits(),
 ) -> Listener:
     host, port = split_host_port(address)
     loop = asyncio.get_running_loop()
@@ -181,6 +294,8 @@ async def listen(
         timeout=idle_timeout,
         ident="Chaperone ESMTP",
         trust_loopback_as=trust_loopback_as,
+        in_flight=in_flight if in_flight is not None else InFlight(limit=4 * data_size_limit),
+        error_limits=error_limits,
         loop=loop,
     )
     # reuse_port: several relay processes listen on one port and the kernel spreads the connections.

@@ -14,14 +14,14 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from adapters import smtp_replies as reply
-from adapters.smtp_auth import StaffAuth, Verify
+from adapters.smtp_auth import SignInThrottle, StaffAuth, Verify
+from adapters.smtp_guard import Refusals, peer_text
 from archive.sqlite import SqliteStore
 from gateway.config import Settings
 from gateway.directory import Directory
 from gateway.headers import MalformedHeader
 from gateway.models import Receipt, Recipient, Submission, new_id
 from gateway.pipeline import AuthorMismatch, Pipeline
-from gateway.refusals import record_refusal
 from policies.parties import Role
 
 log = structlog.get_logger("adapters.smtp_submission")
@@ -36,12 +36,16 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
         store: SqliteStore,
         pipeline: Pipeline,
         verify_password: Verify,
+        refusals: Refusals,
+        sign_ins: SignInThrottle,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.store = store
         self.pipeline = pipeline
         self.verify_password = verify_password
+        self.refusals = refusals
+        self.sign_ins = sign_ins
 
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -117,24 +121,15 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
             recipients=tuple(recipients),
             raw=bytes(envelope.original_content or envelope.content),
             received_at=datetime.now(UTC),
-            peer=_peer(session),
+            peer=peer_text(session),
         )
 
     async def _refuse(self, session: Any, stage: str, address: str | None, answer: str) -> str:
-        await record_refusal(
-            self.store,
-            stage=stage,
-            reply=answer,
-            peer=_peer(session),
-            sender=str(session.auth_data or "") or None,
-            address=address,
-        )
-        return answer
+        sender = str(session.auth_data or "") or None
+        return await self.refusals.refuse(session, stage=stage, answer=answer, sender=sender, address=address)
 
-
-def _peer(session: Any) -> str:
-    peer = getattr(session, "peer", None)
-    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) and len(peer) >= 2 else str(peer or "")
+    def session_closed(self, session: Any) -> None:
+        self.refusals.closed(session)
 
 
 def _one_line(text: str) -> str:

@@ -26,6 +26,8 @@ class RecordKind(StrEnum):
     DELIVERY_FAILED = "delivery.failed"
     UNREACHABLE = "party.unreachable"  # a guardian who should get a copy but has no address
     REFUSAL = "smtp.refusal"  # a refusal at SMTP time, before anything was accepted
+    REFUSALS = "smtp.refusals"  # a connection's further refusals, summarised when it closed
+    SECURITY = "security.event"  # sign-ins throttled, and the like
     CONVERSATION = "conversation.opened"
     DSN = "dsn.sent"
     REVIEW_OPENED = "review.opened"  # a held or flagged message listed for a supervisor

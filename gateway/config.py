@@ -98,6 +98,21 @@ class Smtp(Section):
     max_message_size: int = Field(default=25 * 1024 * 1024, gt=0)
     max_recipients: int = Field(default=100, gt=0)
     data_timeout: float = Field(default=300.0, gt=0)  # seconds a client may sit idle
+    # Message bytes all sessions of one process may hold at once; over it, DATA gets 452 4.3.1.
+    max_bytes_in_flight: int = Field(default=128 * 1024 * 1024, gt=0)
+    # Errors on one connection: from `soft_error_limit` each error reply waits a second; at
+    # `hard_error_limit` the connection is closed with 421 (Postfix's smtpd_soft/hard_error_limit).
+    soft_error_limit: int = Field(default=10, ge=1)
+    hard_error_limit: int = Field(default=20, ge=1)
+    # Failed sign-ins before AUTH answers 454 without checking, per address and per client IP, over
+    # `auth_window_seconds`.
+    auth_failures_per_address: int = Field(default=5, ge=1)
+    auth_failures_per_client: int = Field(default=20, ge=1)
+    auth_window_seconds: float = Field(default=900.0, gt=0)
+    # Refusals archived one by one per connection; the rest are archived as one summary when it closes.
+    refusals_archived_per_connection: int = Field(default=5, ge=1)
+    # Refusals one client IP may collect in a minute; past that it gets 421 and is disconnected.
+    refusals_per_client_minute: int = Field(default=60, ge=1)
     # Acceptance processes sharing the listening ports; above 1, delivery runs in a process of its own.
     processes: int = Field(default=1, ge=1, le=64)
     # Benchmarks only: treat loopback clients as this staff address without AUTH. Never a default.
@@ -250,7 +265,7 @@ def _explain_environment(exc: SettingsError) -> str:
         except ValueError:
             return (
                 f"environment {name}: {section}.{key}: a list must be written as JSON, "
-                f'e.g. {name}=\'["nusd.example.org"]\''
+                f"e.g. {name}='[\"nusd.example.org\"]'"
             )
     return f"environment: {exc}"
 

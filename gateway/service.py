@@ -18,8 +18,10 @@ from functools import partial
 import structlog
 
 from adapters.dkim_sign import signer_from_settings
+from adapters.smtp_auth import SignInThrottle
+from adapters.smtp_guard import InFlight, Refusals
 from adapters.smtp_inbound import InboundHandler
-from adapters.smtp_server import Listener, listen
+from adapters.smtp_server import ErrorLimits, Listener, listen
 from adapters.smtp_submission import SubmissionHandler
 from adapters.transport import transport_from_settings
 from archive.sqlite import SqliteStore
@@ -31,6 +33,7 @@ from gateway.directory import Directory
 from gateway.doorbell import Answering, Doorbell
 from gateway.pipeline import Pipeline
 from gateway.queue import QueuedDelivery
+from gateway.refusals import RefusalArchive, record_security_event
 from gateway.roster_snapshot import (
     follow_snapshot,
     load_directory,
@@ -87,22 +90,36 @@ async def running_relay(
         )
 
         credentials = StaffCredentials(settings.data_dir)
+        smtp = settings.smtp
+        refusal_archive = RefusalArchive(store, individually=smtp.refusals_archived_per_connection)
+        stack.push_async_callback(refusal_archive.drain)
+        refusals = Refusals(refusal_archive, per_client_per_minute=smtp.refusals_per_client_minute)
         submission = SubmissionHandler(
             settings=settings,
             directory=directory,
             store=store,
             pipeline=pipeline,
             verify_password=credentials.verify_async,
+            refusals=refusals,
+            sign_ins=SignInThrottle(
+                per_address=smtp.auth_failures_per_address,
+                per_client=smtp.auth_failures_per_client,
+                seconds=smtp.auth_window_seconds,
+                record=partial(record_security_event, store),
+            ),
         )
-        inbound = InboundHandler(settings=settings, directory=directory, store=store, pipeline=pipeline)
+        inbound = InboundHandler(
+            settings=settings, directory=directory, store=store, pipeline=pipeline, refusals=refusals
+        )
         listeners: dict[str, Listener] = {}
-        smtp = settings.smtp
         open_listener = partial(
             listen,
             hostname=smtp.hostname,
             data_size_limit=smtp.max_message_size,
             idle_timeout=smtp.data_timeout,
             reuse_port=reuse_port,
+            in_flight=InFlight(limit=smtp.max_bytes_in_flight),  # one budget for every listener
+            error_limits=ErrorLimits(soft=smtp.soft_error_limit, hard=smtp.hard_error_limit),
         )
         if smtp.submission:
             listeners["submission"] = await open_listener(

@@ -17,7 +17,8 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from adapters.smtp_server import ChaperoneSMTP, Listener, listen
+from adapters.smtp_guard import InFlight
+from adapters.smtp_server import ChaperoneSMTP, ErrorLimits, Listener, listen
 
 SETTINGS: dict[str, Any] = dict(
     hostname="relay.test",
@@ -30,7 +31,7 @@ SETTINGS: dict[str, Any] = dict(
     ident="Chaperone ESMTP",
 )
 # Shared on purpose: the listener's set of open sessions, and the handler's hooks (methods of one handler).
-SHARED_BY_DESIGN = {"_sessions", "_handle_hooks"}
+SHARED_BY_DESIGN = {"_sessions", "_handle_hooks", "_in_flight"}  # the budget is the process's, on purpose
 PER_CONNECTION_TYPES = (dict, list, set, collections.deque, asyncio.Future, asyncio.StreamReader)
 
 
@@ -43,7 +44,14 @@ class Handler:
 
 
 def prototype(loop: asyncio.AbstractEventLoop, handler: Handler) -> ChaperoneSMTP:
-    return ChaperoneSMTP(handler, sessions=set(), loop=loop, **SETTINGS)
+    return ChaperoneSMTP(
+        handler,
+        sessions=set(),
+        in_flight=InFlight(1 << 20),
+        error_limits=ErrorLimits(),
+        loop=loop,
+        **SETTINGS,
+    )
 
 
 async def test_a_copy_has_every_attribute_aiosmtpd_gives_a_new_protocol() -> None:
