@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench model clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: lint
 
 bench: $(VENV)/.runtime
 	bash benchmarks/relay.sh
+
+# The learned content model, rebuilt from corpus/batches (reproducible: same corpus, same bytes).
+model: $(VENV)/.dev
+	$(BIN)/chaperone policy train
 
 clean:
 	rm -rf $(VENV) chaperone-data .pytest_cache .mypy_cache

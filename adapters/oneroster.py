@@ -8,8 +8,10 @@ It accepts what exports contain in the wild: a UTF-8 byte-order mark, CRLF or LF
 ``dateLastModified`` in bulk files, columns in any order, multi-valued fields quoted as one field
 ("g-patel-1,g-patel-2"). Rows marked ``tobedeleted`` are left out without complaint. Every other row it
 cannot use becomes a ``Problem`` ("users.csv:12: …", the physical line where the row starts) and is
-skipped; ``strict`` turns any problem into a ``RosterError``. A folder that is not a usable export (no
-manifest, a required file missing, a header without the columns we read) is a ``RosterError`` at once.
+skipped; ``strict`` turns any problem into a ``RosterError``. A row that runs over several lines (an
+unclosed quote swallows the lines after it) is such a problem even when its fields happen to add up: no
+OneRoster value holds a line break. A folder that is not a usable export (no manifest, a required file
+missing, a header without a column the directory's safety rests on) is a ``RosterError`` at once.
 """
 
 from __future__ import annotations
@@ -232,13 +234,23 @@ class _Row(dict[str, str]):
 
 
 class _Table:
-    """The rows of one CSV file, after the checks every OneRoster file shares."""
+    """The rows of one CSV file, after the checks every OneRoster file shares.
+
+    ``needed`` columns must be in the header and filled in every row; ``required`` ones must be in the
+    header but may be blank (a guardian without an e-mail address); ``optional`` ones read as blank, with
+    a problem, when the header lacks them."""
 
     def __init__(
-        self, path: Path, needed: tuple[str, ...], optional: tuple[str, ...], problems: list[Problem]
+        self,
+        path: Path,
+        needed: tuple[str, ...],
+        optional: tuple[str, ...],
+        problems: list[Problem],
+        *,
+        required: tuple[str, ...] = (),
     ):
         self.path, self.name, self.problems = path, path.name, problems
-        self.needed, self.optional = needed, optional
+        self.needed, self.required, self.optional = needed, required, optional
         # Bulk files may leave status and dateLastModified blank; the other needed columns must be filled.
         self.filled = tuple(column for column in needed if column not in ("status", "dateLastModified"))
         self.deleted: set[str] = set()
@@ -277,18 +289,9 @@ class _Table:
                 self.complain(start, "not valid UTF-8")
                 continue
             if header is None:
-                header = [column.strip() for column in fields]
-                missing = [column for column in self.needed if column not in header]
-                if missing:
-                    lacking = ", ".join(missing)
-                    raise RosterError([Problem(self.name, start, f"the header lacks column(s) {lacking}")])
-                absent = [column for column in self.optional if column not in header]
-                if absent:
-                    self.complain(start, f"the header lacks column(s) {', '.join(absent)}: read as blank")
+                header = self._header(fields, start)
                 continue
-            if len(fields) != len(header):
-                spans = f" (the row runs on to line {ended}: an unclosed quote?)" if ended > start else ""
-                self.complain(start, f"{len(fields)} fields where the header has {len(header)}{spans}")
+            if not self._whole(fields, len(header), start, ended):
                 continue
             row = _Row(header, fields, self.name, start)
             if not self._wanted(row, seen):
@@ -296,6 +299,36 @@ class _Table:
             yield row
         if header is None:
             raise RosterError([Problem(self.name, 1, "the file is empty: no header row")])
+
+    def _header(self, fields: list[str], line: int) -> list[str]:
+        header = [column.strip() for column in fields]
+        missing = [column for column in (*self.needed, *self.required) if column not in header]
+        if missing:
+            # Read as blank, such a column would empty a field in every row: a users.csv without
+            # agentSourcedIds would import every minor without a guardian.
+            lacking = ", ".join(missing)
+            raise RosterError([Problem(self.name, line, f"the header lacks column(s) {lacking}")])
+        absent = [column for column in self.optional if column not in header]
+        if absent:
+            self.complain(line, f"the header lacks column(s) {', '.join(absent)}: read as blank")
+        return header
+
+    def _whole(self, fields: list[str], columns: int, start: int, ended: int) -> bool:
+        """Whether the record on lines ``start``-``ended`` is one row of the table, as far as its shape
+        tells; if not, it is reported."""
+        if len(fields) != columns:
+            spans = f" (the row runs on to line {ended}: an unclosed quote?)" if ended > start else ""
+            self.complain(start, f"{len(fields)} fields where the header has {columns}{spans}")
+            return False
+        if ended > start:
+            # No OneRoster value holds a line break: an unclosed quote swallowed the rows after this one,
+            # and the fields only happen to add up. The rows it swallowed are lost, so it is reported.
+            swallowed = ended - start
+            self.complain(
+                start, f"the row runs on to line {ended}, swallowing {swallowed} line(s): an unclosed quote?"
+            )
+            return False
+        return True
 
     def _wanted(self, row: _Row, seen: dict[str, int]) -> bool:
         status = row["status"].lower()
@@ -343,9 +376,9 @@ COMMON = ("sourcedId", "status", "dateLastModified")
 
 
 def _read_file(path: Path, files: RosterFiles) -> None:
-    needed, optional, collect = _LAYOUTS[path.name]
-    table = _Table(path, needed, optional, files.problems)
-    collect(table, files)
+    layout = _LAYOUTS[path.name]
+    table = _Table(path, layout.needed, layout.optional, files.problems, required=layout.required)
+    layout.collect(table, files)
     files.deleted[path.name] = table.deleted
 
 
@@ -447,36 +480,38 @@ def _supervisions(table: _Table, files: RosterFiles) -> None:
 
 
 _Collect = Callable[[_Table, RosterFiles], None]
-# Per file: the columns a row cannot do without, the columns read when present, and the collector.
-_LAYOUTS: dict[str, tuple[tuple[str, ...], tuple[str, ...], _Collect]] = {
-    "orgs.csv": ((*COMMON, "name"), ("type", "parentSourcedId"), _orgs),
-    "academicSessions.csv": ((*COMMON, "title", "type", "startDate", "endDate"), (), _sessions),
-    "courses.csv": ((*COMMON, "title"), ("orgSourcedId",), _courses),
-    "classes.csv": (
+
+
+class _Layout(NamedTuple):
+    needed: tuple[str, ...]  # in the header, and filled in every row
+    optional: tuple[str, ...]  # read when present; absent, read as blank and reported
+    collect: _Collect
+    # In the header, but may be blank in a row. These are the columns who gets a copy depends on (family
+    # links, addresses, schools) and the ones policy finds people by (names, numbers, ages): a header
+    # without one is a damaged export, not a district that has no guardians.
+    required: tuple[str, ...] = ()
+
+
+_LAYOUTS: dict[str, _Layout] = {
+    "orgs.csv": _Layout((*COMMON, "name"), ("type", "parentSourcedId"), _orgs),
+    "academicSessions.csv": _Layout((*COMMON, "title", "type", "startDate", "endDate"), (), _sessions),
+    "courses.csv": _Layout((*COMMON, "title"), ("orgSourcedId",), _courses),
+    "classes.csv": _Layout(
         (*COMMON, "title", "courseSourcedId", "schoolSourcedId"),
         ("classType", "termSourcedIds"),
         _classes,
     ),
-    "users.csv": (
+    "users.csv": _Layout(
         (*COMMON, "role"),
-        (
-            "username",
-            "givenName",
-            "familyName",
-            "orgSourcedIds",
-            "email",
-            "sms",
-            "phone",
-            "agentSourcedIds",
-            "grades",
-        ),
+        ("username", "grades"),
         _users,
+        required=("givenName", "familyName", "orgSourcedIds", "email", "sms", "phone", "agentSourcedIds"),
     ),
-    "enrollments.csv": (
+    "enrollments.csv": _Layout(
         (*COMMON, "classSourcedId", "userSourcedId", "role"),
         ("schoolSourcedId", "primary"),
         _enrollments,
     ),
-    "demographics.csv": (COMMON, ("birthDate",), _demographics),
-    SUPERVISORS: (("staffSourcedId", "supervisorSourcedId"), (), _supervisions),
+    "demographics.csv": _Layout(COMMON, (), _demographics, required=("birthDate",)),
+    SUPERVISORS: _Layout(("staffSourcedId", "supervisorSourcedId"), (), _supervisions),
 }

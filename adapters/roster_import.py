@@ -5,6 +5,11 @@ an enrollment in a class that does not exist, a guardian link to someone who is 
 that is not a phone number. Each such problem is reported as ``file:line: reason``; the row is skipped, or,
 when only one value in it is unusable, kept without that value, because a guardian without a phone number
 should still get e-mailed copies.
+
+Staff whom the roster leaves without a supervisor, and supervisor cycles, are not bad rows (the district's
+compliance officer has no one above her) but they leave a staff member's mail to students without a
+district-side copy, so they are listed as warnings, and the directory is given the compliance contact to
+stand in for the missing supervisor (gateway/directory.py).
 """
 
 from __future__ import annotations
@@ -25,22 +30,30 @@ __all__ = ["RosterError", "RosterImport", "import_roster"]
 class RosterImport:
     directory: Directory
     problems: list[str] = field(default_factory=list)
+    # Not bad rows, but what leaves someone's mail without a district-side copy; --strict lets them pass.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def counts(self) -> dict[str, int]:
         return self.directory.counts()
 
 
-def import_roster(folder: Path, *, strict: bool = False) -> RosterImport:
+def import_roster(
+    folder: Path, *, strict: bool = False, supervisor_fallback: str | None = None
+) -> RosterImport:
     """Import a OneRoster 1.1 CSV folder. Bad rows are reported and skipped; in strict mode any bad row
-    raises ``RosterError`` listing them all, as does a folder that is not a usable export."""
+    raises ``RosterError`` listing them all, as does a folder that is not a usable export.
+
+    ``supervisor_fallback`` is the e-mail address of the staff member (the compliance contact) who stands
+    in as supervisor for staff without one and for staff in a supervisor cycle; None for no one."""
     files = oneroster.read_roster(folder)
     assembly = _Assembly(files)
-    directory = assembly.directory()
+    directory = assembly.directory(supervisor_fallback)
     problems = sorted(files.problems + assembly.problems, key=_reading_order)
     if strict and problems:
         raise RosterError(problems)
-    return RosterImport(directory, [str(problem) for problem in problems])
+    warnings = _supervision_warnings(directory, supervisor_fallback)
+    return RosterImport(directory, [str(problem) for problem in problems], warnings)
 
 
 def _reading_order(problem: Problem) -> tuple[int, str, int]:
@@ -83,7 +96,7 @@ class _Assembly:
         """Rows the export marks tobedeleted: references to them are dropped without a problem."""
         return sourced_id in self.files.deleted.get(file, set())
 
-    def directory(self) -> Directory:
+    def directory(self, supervisor_fallback: str | None) -> Directory:
         for section in self.files.classes:
             if section.school_id not in self.schools and not self.gone("orgs.csv", section.school_id):
                 self.complain(section.where, f"school {section.school_id!r} is not among the imported orgs")
@@ -94,7 +107,14 @@ class _Assembly:
         self._add_birth_dates()
         self._add_supervisors()
         people = (self._person(draft) for draft in self.drafts.values())
-        return Directory(people, schools=self.schools, classes=self.classes)
+        fallback = self._staff_with(supervisor_fallback) if supervisor_fallback else None
+        return Directory(people, schools=self.schools, classes=self.classes, supervisor_fallback=fallback)
+
+    def _staff_with(self, address: str) -> str | None:
+        """The sourcedId of the staff row with this e-mail address (as Directory.by_email finds it)."""
+        address = address.strip().lower()
+        found = (i for i, draft in self.drafts.items() if draft.role is Role.STAFF and draft.email == address)
+        return next(found, None)
 
     def _add_user(self, row: UserRow) -> None:
         role = ROLE_OF.get(row.role)
@@ -231,3 +251,45 @@ class _Assembly:
 
 def _kind(role: Role) -> str:
     return "parent, guardian or relative" if role is Role.GUARDIAN else "student"
+
+
+def _supervision_warnings(directory: Directory, contact: str | None) -> list[str]:
+    """Staff whose mail to students no one above them would see: those without a supervisor, and those
+    who supervise only one another."""
+    fallback = directory.person(directory.supervisor_fallback() or "")
+    warnings: list[str] = []
+    if contact and fallback is None:
+        warnings.append(
+            f"the compliance contact {contact} is not staff on the roster: no one stands in for a "
+            "missing supervisor"
+        )
+    if directory.unsupervised():
+        unsupervised = directory.unsupervised()
+        warnings.append(
+            f"{len(unsupervised)} staff member(s) have no supervisor: {_names(unsupervised)}; "
+            f"{_standing_in(unsupervised, fallback)}"
+        )
+    for cycle in directory.supervisor_cycles():
+        warnings.append(
+            f"a supervisor cycle, nobody above it: {_names(cycle)} supervise only one another; "
+            f"{_standing_in(cycle, fallback)}"
+        )
+    return warnings
+
+
+def _standing_in(staff: tuple[Person, ...], fallback: Person | None) -> str:
+    """Who sees these staff members' mail to students now, said for the district to act on."""
+    if fallback is None:
+        return "their mail to students has no district-side copy (add them to supervisors.csv)"
+    if fallback not in staff:
+        return f"the compliance contact {fallback.person_id} is copied on their mail to students"
+    if len(staff) > 1:
+        return (
+            f"the compliance contact {fallback.person_id} is copied on the others' mail to students; "
+            f"no one above {fallback.person_id} sees theirs"
+        )
+    return f"{fallback.person_id} is the compliance contact: no one above them sees their mail to students"
+
+
+def _names(people: tuple[Person, ...]) -> str:
+    return ", ".join(f"{person.person_id} ({person.display_name})" for person in people)

@@ -42,8 +42,10 @@ class District(Section):
     staff_domains: list[str] = ["nusd.example.org"]
     relay_domain: str = "relay.nusd.example.org"
     compliance_contact: str | None = None  # e-mail of the district compliance officer
-    official_numbers: list[str] = []  # district phone lines that are not personal channels
-    official_accounts: list[str] = []  # district social accounts, e.g. "@NorthfieldHS"
+    # District phone lines and social accounts that are not personal channels; the defaults, like the
+    # domains above, are the sample district's (shared/district-sample), so it runs as documented.
+    official_numbers: list[str] = ["+12025550100", "+12025550102", "+12025550103"]
+    official_accounts: list[str] = ["@NorthfieldHS", "@NHSAthletics", "facebook.com/LakeviewMiddleNUSD"]
     official_services: list[str] = ["Canvas", "NUSD Connect"]  # approved platforms staff may point to
 
     @field_validator("timezone")
@@ -69,6 +71,12 @@ class Roster(Section):
     path: Path = Path("../shared/district-sample")  # the OneRoster CSV folder `roster import` reads
     # How often a running relay looks for a newer import (the snapshot `roster import` writes).
     reload_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # The largest share (percent) of the guardian links, students or staff of the roster in force that an
+    # import may drop; beyond it `roster import` refuses unless given --accept-drop (a damaged export).
+    max_drop_percent: float = Field(default=5.0, ge=0, le=100)
+    # Who stands in as supervisor for staff without one, or in a supervisor cycle: the [district]
+    # compliance_contact, or no one. Recorded by `roster import`, so a change takes effect at the next one.
+    supervisor_fallback: Literal["compliance", "none"] = "compliance"
 
 
 class Archive(Section):

@@ -31,6 +31,9 @@ from gateway.outbound import RecipientOutcome, Signer, Transport
 
 log = structlog.get_logger("gateway.delivery")
 _REMEMBERED = 10_000
+# Copies the relay wrote itself about a message (a DSN, the sender's notice, an alert): they go out while
+# the message itself is held, so the message's release does not govern them.
+_RELAY_WRITTEN = frozenset({str(Purpose.DSN), str(Purpose.NOTICE), str(Purpose.ALERT)})
 
 
 class DeliveryWorkers:
@@ -95,14 +98,42 @@ class DeliveryWorkers:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _due(self, limit: int, skip: set[str]) -> list[tuple[queue.QueuedDelivery, bytes | None]]:
-        due = partial(queue.due, now=self.clock(), limit=limit, skip=frozenset(self._in_flight | skip))
+        now = self.clock()
+        due = partial(queue.due, now=now, limit=limit, skip=frozenset(self._in_flight | skip))
         try:
-            return await self.store.read(due)
+            found = await self.store.read(due)
+            messages = {d.message_id for d, _ in found if d.purpose not in _RELAY_WRITTEN}
+            unreleased = await self.store.read(partial(queue.unreleased, message_ids=messages, now=now))
+            if unreleased:
+                await self._hold_again([d for d, _ in found if d.message_id in unreleased])
         except Exception:
             # The archive is unreadable for now (a full disk, a restarting store): the queue is still
             # there, so log it and look again at the next pass rather than stop delivering for good.
             log.exception("cannot read the delivery queue")
             return []
+        return [(d, raw) for d, raw in found if d.purpose in _RELAY_WRITTEN or d.message_id not in unreleased]
+
+    async def _hold_again(self, copies: list[queue.QueuedDelivery]) -> None:
+        """Copies the queue says may go but the archive does not (no approval, quiet hours not over):
+        back to held, with an alert for the district to find who changed the queue."""
+        log.error("copies released without an archived decision: held again", copies=len(copies))
+        writes = PreparedWrites()
+        for copy in copies:
+            queue.set_state(
+                writes, copy.delivery_id, queue.State.HELD,
+                remaining=copy.recipients, not_before=copy.not_before, attempts=copy.attempts,
+            )  # fmt: skip
+            writes.append(
+                Record(
+                    RecordKind.ALERT,
+                    copy.message_id,
+                    {
+                        "reason": "queued copy not released by the archived records",
+                        "delivery_id": copy.delivery_id,
+                    },
+                )
+            )
+        await self.store.write(writes.apply)
 
     async def _sleep_until_due(self, *, busy: bool) -> None:
         """Until a copy finishes or is queued (``wake``), or the next one falls due. Every worker busy:

@@ -3,12 +3,17 @@
 ``Directory`` is built once, by the OneRoster import (adapters/roster_import.py) or from the snapshot the
 relay loads at start (gateway/roster_snapshot.py), and indexes everything it is asked per message: people by
 sourcedId, e-mail and phone, students by name, supervisors of staff.
+
+Every staff member's mail to a student must have a district-side copy. Staff whom the roster gives no
+supervisor, and staff in a supervisor cycle (A supervises B, B supervises A, nobody above either), get the
+directory's ``supervisor_fallback`` (the compliance contact, by `roster import`) as a supervisor when they
+are looked up. The roster data stays as imported, so the import can still list who lacks a supervisor.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 
 import phonenumbers
@@ -66,6 +71,7 @@ class Directory:
         *,
         schools: Mapping[str, str] | None = None,
         classes: Mapping[str, str] | None = None,
+        supervisor_fallback: str | None = None,
     ) -> None:
         self._people: dict[str, Person] = {}
         self._by_email: dict[str, Person] = {}
@@ -98,6 +104,11 @@ class Directory:
             counted, key=lambda role: (ROLE_ORDER.index(role) if role in ROLE_ORDER else 99, role)
         )
         self._counts = {role: counted[role] for role in ranked}
+        self._supervisor_fallback = supervisor_fallback
+        above = {p.person_id: self._supervisor_ids(p) for p in self._staff}
+        self._unsupervised = tuple(p for p in self._staff if not above[p.person_id])
+        self._cycles = tuple(tuple(map(self._people.__getitem__, c)) for c in supervisor_cycles(above))
+        self._in_cycle = frozenset(p.person_id for cycle in self._cycles for p in cycle)
 
     def _index_email(self, person: Person) -> None:
         """One address, one answer. A staff row wins an address it shares with a family row (a teacher
@@ -140,9 +151,20 @@ class Directory:
         return tuple(p for p in map(self._people.get, known.guardian_ids) if p is not None)
 
     def supervisors_of(self, staff: Person) -> tuple[Person, ...]:
+        """The staff member's supervisors on the roster; the fallback supervisor when they have none or
+        supervise one another in a cycle, so that no staff member writes to a student unseen."""
         known = self._people.get(staff.person_id, staff)
-        found = (self._people.get(i) for i in known.supervisor_ids if i != known.person_id)
-        return tuple(p for p in found if p is not None)
+        found = tuple(map(self._people.__getitem__, self._supervisor_ids(known)))
+        fallback = self._people.get(self._supervisor_fallback or "")
+        if fallback is None or known.role is not Role.STAFF or fallback in (known, *found):
+            return found
+        if not found or known.person_id in self._in_cycle:
+            return (*found, fallback)
+        return found
+
+    def _supervisor_ids(self, staff: Person) -> tuple[str, ...]:
+        """The supervisors the roster names who are on it, never the staff member themself."""
+        return tuple(i for i in staff.supervisor_ids if i != staff.person_id and i in self._people)
 
     def students_named(self, name: str) -> tuple[Person, ...]:
         """Students whose given, family or full name is ``name``, ignoring case, accents and punctuation."""
@@ -168,6 +190,18 @@ class Directory:
     def class_titles(self) -> dict[str, str]:
         return dict(self._classes)
 
+    def supervisor_fallback(self) -> str | None:
+        """The sourcedId of who stands in as supervisor (the compliance contact), if anyone does."""
+        return self._supervisor_fallback
+
+    def unsupervised(self) -> tuple[Person, ...]:
+        """Staff the roster gives no supervisor, whether or not the fallback stands in for them."""
+        return self._unsupervised
+
+    def supervisor_cycles(self) -> tuple[tuple[Person, ...], ...]:
+        """Groups of staff who supervise only one another, with nobody above them."""
+        return self._cycles
+
     def counts(self) -> dict[str, int]:
         """How many people the roster holds per OneRoster role (teacher, parent, …)."""
         return dict(self._counts)
@@ -182,4 +216,50 @@ class Directory:
             list(self._people.values()) == list(other._people.values())
             and self._schools == other._schools
             and self._classes == other._classes
+            and self._supervisor_fallback == other._supervisor_fallback
         )
+
+
+def supervisor_cycles(above: Mapping[str, Sequence[str]]) -> list[tuple[str, ...]]:
+    """The closed groups in a supervision graph (staff id → their supervisors' ids): staff who supervise
+    one another so that, from any of them, following supervisors leads only back into the group. Each
+    group in ``above``'s order; the groups in the order of their first member.
+
+    Following supervisors from anyone ends either at someone who has none (the top: the district is
+    fine) or in such a group. So only staff who cannot reach a top need a look, and one of them is in a
+    closed group exactly when everyone they reach reaches them back."""
+    grounded = _reaching_a_top(above)
+    reach = {person: _reachable(person, above) for person in above if person not in grounded}
+    cycles: dict[frozenset[str], None] = {}
+    for person, reached in reach.items():
+        if person in reached and all(person in reach.get(other, ()) for other in reached):
+            cycles[frozenset(reached)] = None
+    return [tuple(person for person in above if person in cycle) for cycle in cycles]
+
+
+def _reaching_a_top(above: Mapping[str, Sequence[str]]) -> set[str]:
+    """Staff from whom following supervisors can reach someone with no supervisor."""
+    below: dict[str, list[str]] = {}
+    for person, supervisors in above.items():
+        for supervisor in supervisors:
+            below.setdefault(supervisor, []).append(person)
+    grounded = {person for person, supervisors in above.items() if not supervisors}
+    waiting = list(grounded)
+    while waiting:
+        for person in below.get(waiting.pop(), ()):
+            if person not in grounded:
+                grounded.add(person)
+                waiting.append(person)
+    return grounded
+
+
+def _reachable(person: str, above: Mapping[str, Sequence[str]]) -> set[str]:
+    """Everyone above ``person``, following supervisors of supervisors; ``person`` too if in a loop."""
+    reached: set[str] = set()
+    waiting = list(above.get(person, ()))
+    while waiting:
+        supervisor = waiting.pop()
+        if supervisor not in reached:
+            reached.add(supervisor)
+            waiting.extend(above.get(supervisor, ()))
+    return reached

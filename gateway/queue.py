@@ -150,6 +150,40 @@ def due(
     return [(_from_row(row[:-1]), None if row[-1] is None else bytes(row[-1])) for row in rows]
 
 
+def unreleased(connection: sqlite3.Connection, message_ids: AbstractSet[str], now: float) -> set[str]:
+    """Of these messages, those whose archived records do not allow a copy to leave now: held by the
+    decision and never approved in a review.decided record, or deferred past ``now``. The queue's rows
+    are working state anyone with the database file could change; the archive's records are the
+    evidence, so a copy leaves only when they say it may (a held row flipped to pending by hand stays)."""
+    if not message_ids:
+        return set()
+    placeholders = ",".join("?" * len(message_ids))
+    decisions: dict[str, dict[str, Any]] = {}
+    approved: set[str] = set()
+    for message_id, kind, canonical in connection.execute(
+        "SELECT message_id, kind, canonical FROM records"  # noqa: S608 - placeholders only
+        f" WHERE message_id IN ({placeholders}) AND kind IN ('decision', 'review.decided')",
+        sorted(message_ids),
+    ):
+        payload = json.loads(canonical)["payload"]
+        if kind == "decision":
+            decisions[message_id] = payload
+        elif payload.get("verdict") == "approved":
+            approved.add(message_id)
+    blocked = set()
+    for message_id, decision in decisions.items():
+        if decision.get("action") == "hold" and message_id not in approved:
+            blocked.add(message_id)
+        release = decision.get("release_at")
+        if (
+            decision.get("action") == "defer"
+            and release
+            and datetime.fromisoformat(release).timestamp() > now
+        ):
+            blocked.add(message_id)
+    return blocked
+
+
 def next_due_at(connection: sqlite3.Connection) -> float | None:
     row = connection.execute("SELECT MIN(not_before) FROM deliveries WHERE state = 'pending'").fetchone()
     return None if row is None or row[0] is None else float(row[0])

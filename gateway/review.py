@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from archive.records import Record, RecordKind
 from archive.sqlite import Writer
@@ -70,6 +71,7 @@ def decide(
     comment: str,
     release_at: float,
     lifetime_seconds: float,
+    operator: dict[str, Any] | None = None,
 ) -> PendingReview:
     """Approve (release held copies at ``release_at``) or reject (never send them) one pending review."""
     review = find(writer.connection, message_id)
@@ -92,7 +94,13 @@ def decide(
         Record(
             RecordKind.REVIEW_DECIDED,
             message_id,
-            {"verdict": verdict, "reviewer": reviewer, "comment": comment, "copies": released},
+            {
+                "verdict": verdict,
+                "reviewer": reviewer,
+                "operator": operator or {},
+                "comment": comment,
+                "copies": released,
+            },
         )
     )
     return find(writer.connection, message_id) or review

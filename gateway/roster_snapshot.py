@@ -74,6 +74,9 @@ def save_directory(directory: Directory, path: Path) -> None:
         "classes": directory.class_titles(),
         "people": [_person_record(person) for person in directory.people()],
     }
+    if directory.supervisor_fallback() is not None:
+        # Who `roster import` found to stand in for missing supervisors ([roster] supervisor_fallback).
+        document["supervisor_fallback"] = directory.supervisor_fallback()
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates the file readable by its owner only: the snapshot holds students' details.
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -110,11 +113,24 @@ def load_directory(path: Path) -> Directory:
         )
     try:
         people = [_person_from(record) for record in document["people"]]
-        return Directory(people, schools=document["schools"], classes=document["classes"])
+        return Directory(
+            people,
+            schools=document["schools"],
+            classes=document["classes"],
+            supervisor_fallback=_fallback_from(document),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(
             f"{path}: roster snapshot damaged ({exc!r}); run `chaperone roster import DIR`"
         ) from None
+
+
+def _fallback_from(document: dict[str, Any]) -> str | None:
+    """The stand-in supervisor's sourcedId; absent in snapshots written before there was one."""
+    fallback = document.get("supervisor_fallback")
+    if fallback is not None and not isinstance(fallback, str):
+        raise TypeError(f"supervisor_fallback {fallback!r} is not a sourcedId")
+    return fallback
 
 
 def _person_record(person: Person) -> dict[str, Any]:

@@ -71,12 +71,15 @@ class Finding:
 class Decision:
     action: Action
     findings: tuple[Finding, ...] = field(default=())
+    detectors: dict[str, str] = field(default_factory=dict)  # rule id -> digest of the model it ran
 
     @classmethod
-    def of(cls, findings: tuple[Finding, ...] | list[Finding]) -> Decision:
+    def of(
+        cls, findings: tuple[Finding, ...] | list[Finding], detectors: dict[str, str] | None = None
+    ) -> Decision:
         findings = tuple(findings)
         action = max((f.action for f in findings), key=lambda a: a.rank, default=Action.DELIVER)
-        return cls(action, findings)
+        return cls(action, findings, dict(detectors or {}))
 
     @property
     def release_at(self) -> datetime | None:
@@ -126,6 +129,7 @@ class Decision:
             "action": str(self.action),
             "release_at": None if self.release_at is None else self.release_at.isoformat(),
             "findings": [f.to_json() for f in self.findings],
+            "detectors": dict(self.detectors),
         }
 
 

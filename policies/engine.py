@@ -39,6 +39,16 @@ class Engine:
         )
 
     @property
+    def detectors(self) -> dict[str, str]:
+        """What besides the rules' code decided, by digest (the learned model): so a decision can be
+        replayed with the same model."""
+        return {
+            running.config.id: digest
+            for running in self._running
+            if (digest := getattr(running.rule, "digest", None))
+        }
+
+    @property
     def rule_ids(self) -> tuple[str, ...]:
         return tuple(running.config.id for running in self._running)
 
@@ -53,12 +63,18 @@ class Engine:
         adults_only = all(
             party.person is not None and party.role is not Role.STUDENT for party in message.recipients
         )
+        # The action is the rule's, once per rule; a rule's findings are capped, since a crafted message
+        # can match a pattern tens of thousands of times and the decision is archived whole.
         findings = [
-            _finding(config, hit, message.text, _action(config, hits, adults_only))
+            _finding(config, hit, message.text, action)
             for config, hits in fired
-            for hit in hits
+            for action in (_action(config, hits, adults_only),)
+            for hit in hits[:FINDINGS_PER_RULE]
         ]
-        return Decision.of(findings)
+        return Decision.of(findings, detectors=self.detectors)
+
+
+FINDINGS_PER_RULE = 20
 
 
 def _drop_unmet_requirements(
@@ -82,10 +98,15 @@ def _drop_unmet_requirements(
 
 
 def _action(config: ConfiguredRule, hits: list[Hit], adults_only: bool) -> Action:
+    action = config.settings.action
     lenient = config.settings.lenient_action
     if lenient is not None and adults_only and all(hit.severity is Severity.LOW for hit in hits):
-        return lenient
-    return config.settings.action
+        action = lenient
+    caps = [hit.at_most for hit in hits]
+    if all(cap is not None for cap in caps):  # every hit is less sure than the rule: the surest decides
+        most = max((cap for cap in caps if cap is not None), key=lambda a: a.rank)
+        action = min(action, most, key=lambda a: a.rank)
+    return action
 
 
 def _finding(config: ConfiguredRule, hit: Hit, text: str, action: Action) -> Finding:
@@ -99,7 +120,7 @@ def _finding(config: ConfiguredRule, hit: Hit, text: str, action: Action) -> Fin
         citation=config.settings.citation,
         start=hit.start if located else None,
         end=hit.end if located else None,
-        evidence=text[hit.start : hit.end] if located else "",
+        evidence=text[hit.start : hit.end] if located else hit.evidence,
         release_at=hit.release_at,
         escalate=config.settings.escalate,
     )

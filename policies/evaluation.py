@@ -87,6 +87,48 @@ def outcomes_of(engine: Engine, cases: Sequence[CorpusCase], context: Context) -
     return {case.id: Outcome.of(engine.evaluate(case.message, context)) for case in cases}
 
 
+LEARNED = "model."  # the learned detector's rule ids start so (policies/rules/learned.py)
+
+
+def outcomes_by_detector(
+    engine: Engine, cases: Sequence[CorpusCase], context: Context
+) -> dict[str, dict[str, Outcome]]:
+    """The engine once over every case, its findings seen three ways: the rules alone, the learned
+    detector alone, and both together (what the relay does)."""
+    seen: dict[str, dict[str, Outcome]] = {"rules": {}, "model": {}, "combined": {}}
+    for case in cases:
+        decision = engine.evaluate(case.message, context)
+        rules = [f for f in decision.findings if not f.rule.startswith(LEARNED)]
+        learned = [f for f in decision.findings if f.rule.startswith(LEARNED)]
+        seen["rules"][case.id] = Outcome.of(Decision.of(rules))
+        seen["model"][case.id] = Outcome.of(Decision.of(learned))
+        seen["combined"][case.id] = Outcome.of(decision)
+    return seen
+
+
+def render_comparison(evaluations: Mapping[str, Evaluation]) -> str:
+    """Recall per category and the false-positive rate, side by side for each detector."""
+    names = list(evaluations)
+    lines = [f"{'recall':<20}{'support':>8}" + "".join(f"{name:>10}" for name in names)]
+    first = next(iter(evaluations.values()))
+    for index, score in enumerate(first.categories):
+        if not score.support:
+            continue
+        row = "".join(f"{_num(ev.categories[index].recall):>10}" for ev in evaluations.values())
+        lines.append(f"{score.category:<20}{score.support:>8}{row}")
+    lines.append(
+        f"{'false positives':<28}"
+        + "".join(f"{_num(ev.false_positive_rate):>10}" for ev in evaluations.values())
+        + f"   (of {first.clean} clean messages)"
+    )
+    lines.append(
+        f"{'hard negatives':<28}"
+        + "".join(f"{_num(ev.hard_negative_false_positive_rate):>10}" for ev in evaluations.values())
+        + f"   (of {first.hard_negatives})"
+    )
+    return "\n".join(lines)
+
+
 def evaluate_outcomes(cases: Sequence[CorpusCase], outcomes: Mapping[str, Outcome]) -> Evaluation:
     missing = [case.id for case in cases if case.id not in outcomes]
     if missing:

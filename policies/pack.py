@@ -8,6 +8,7 @@ names the file, the line and the key, because the person reading it is a distric
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import tomllib
@@ -312,3 +313,15 @@ def _split(dotted: str) -> tuple[str, ...]:
             part = part[1:-1]
         parts.append(part)
     return tuple(parts)
+
+
+def with_rule_options(pack: Pack, prefix: str, **changes: Any) -> Pack:
+    """A copy of ``pack`` in which the options of every rule whose id starts with ``prefix`` are changed:
+    ``policy eval --model FILE`` runs the learned rules on another model file this way."""
+    rules = tuple(
+        dataclasses.replace(rule, options=rule.options.model_copy(update=changes))
+        if rule.id.startswith(prefix) and rule.options is not None
+        else rule
+        for rule in pack.rules
+    )
+    return dataclasses.replace(pack, rules=rules)

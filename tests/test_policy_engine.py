@@ -39,6 +39,10 @@ CONTENT_RULES = {
     "content.profanity", "content.harassment", "content.threat", "content.sexual", "content.substances",
     "content.secrecy", "content.confidential", "channel.personal_content",
 }  # fmt: skip
+LEARNED_RULES = {
+    "model.profanity", "model.harassment", "model.threat", "model.sexual", "model.substances",
+    "model.secrecy", "model.confidential", "model.personal_channel",
+}  # fmt: skip
 OUR_RULES = {
     "quiet_hours", "guardian_hours", "urgent", "channel.unregistered_sender", "channel.unknown_recipient",
     "media_consent", "scope", "content.unread",
@@ -203,13 +207,13 @@ def error_of(text: str, source: str = "pack.toml") -> str:
 
 def test_the_default_pack_loads_with_every_content_rule_and_ours() -> None:
     default = load_pack("default")
-    assert {rule.id for rule in default.rules} == CONTENT_RULES | OUR_RULES
+    assert {rule.id for rule in default.rules} == CONTENT_RULES | LEARNED_RULES | OUR_RULES
     assert default.source.endswith("default.toml")
 
 
 def test_every_rule_in_the_default_pack_quotes_a_sentence_of_its_seed_exactly() -> None:
     rules = tomllib.loads(DEFAULT_TOML.read_text(encoding="utf-8"))["rules"]
-    assert set(rules) == CONTENT_RULES | OUR_RULES
+    assert set(rules) == CONTENT_RULES | LEARNED_RULES | OUR_RULES
     for rule_id, settings in rules.items():
         seed, _, sentence = settings["citation"].partition(": ")
         assert (SEEDS / seed).is_file(), f"{rule_id} cites {seed}, which is not a seed"
@@ -221,13 +225,16 @@ def test_the_default_pack_holds_content_escalates_danger_and_lets_mild_profanity
     None
 ):
     rules = tomllib.loads(DEFAULT_TOML.read_text(encoding="utf-8"))["rules"]
-    assert all(rules[rule_id]["action"] == "hold" for rule_id in CONTENT_RULES)
+    assert all(rules[rule_id]["action"] == "hold" for rule_id in CONTENT_RULES | LEARNED_RULES)
     assert {r for r, s in rules.items() if s.get("escalate")} == {
-        "content.threat",
-        "content.sexual",
-        "content.secrecy",
+        f"{kind}.{category}" for kind in ("content", "model") for category in ("threat", "sexual", "secrecy")
     }
-    assert rules["content.profanity"]["lenient_action"] == "flag"
+    assert (
+        rules["content.profanity"]["lenient_action"] == rules["model.profanity"]["lenient_action"] == "flag"
+    )
+    # the learned detector cites, for each category, the clause its rule cites
+    for category in ("profanity", "harassment", "threat", "sexual", "substances", "secrecy", "confidential"):
+        assert rules[f"model.{category}"]["citation"] == rules[f"content.{category}"]["citation"]
     expected = {"quiet_hours": "defer", "guardian_hours": "defer", "urgent": "flag", "scope": "flag"}
     expected |= {
         "channel.unregistered_sender": "block",
@@ -659,7 +666,7 @@ def test_scoring_matches_the_readme_reference_computation_on_the_dev_corpus() ->
 def _every_rule_but_content() -> Pack:
     text = DEFAULT_TOML.read_text(encoding="utf-8")
     tables = text.split("\n[rules.")
-    kept = [t for t in tables[1:] if not t.startswith(('"content.', '"channel.personal_content"'))]
+    kept = [t for t in tables[1:] if not t.startswith(('"content.', '"model.', '"channel.personal_content"'))]
     ours = (QuietHours, GuardianHours, Urgent, UnregisteredSender, UnknownRecipient, MediaConsent, Scope)
     known = {cls.id: RuleType.of(cls) for cls in ours}
     return parse_pack(tables[0] + "".join("\n[rules." + t for t in kept), "default-without-content", known)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -186,3 +187,49 @@ async def test_a_rejected_message_is_never_sent_and_the_sender_is_told_why(
     assert PATEL not in delivered_to(downstream)
     states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
     assert states == {"rejected"}
+
+
+async def test_no_one_decides_on_their_own_message_and_the_operator_is_recorded(
+    tmp_path: Path, downstream: Downstream, directory: Directory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Hardening: the compliance contact could approve her own held message.
+    settings = relay_settings(tmp_path, downstream.port, district={"compliance_contact": FIELD})
+    give_passwords(settings, FIELD, REYES)
+    config = cli_config(settings, directory, downstream)
+    async with running_relay(settings, directory) as relay:
+        response = await submit(
+            relay.port("submission"), FIELD, [PATEL], compose(FIELD, [PATEL], body=GROOMING)
+        )
+        own = response.split()[3].rstrip(";")
+        assert (
+            await chaperone(config, "review", "approve", own, "--reviewer", FIELD, "--comment", "fine") == 1
+        )
+        assert "must decide" in capsys.readouterr().err
+        held = await held_grooming_message(relay, downstream)
+        assert await chaperone(config, "review", "reject", held, "--reviewer", FIELD, "--comment", "No.") == 0
+    decided = archive_rows(settings.archive.sqlite_path, "review.decided")
+    assert [d["message_id"] for d in decided] == [held]
+    operator = decided[0]["payload"]["operator"]
+    assert operator["uid"] == os.getuid() and operator["os_user"]
+
+
+async def test_a_held_copy_flipped_to_pending_by_hand_is_not_sent(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    # Hardening: "UPDATE deliveries SET state = 'pending'" sent a held message with no review record.
+    settings = relay_settings(tmp_path, downstream.port, district={"compliance_contact": FIELD})
+    give_passwords(settings, REYES)
+    async with running_relay(settings, directory) as relay:
+        message_id = await held_grooming_message(relay, downstream)
+        with sqlite3.connect(settings.archive.sqlite_path) as connection:
+            connection.execute("UPDATE deliveries SET state = 'pending' WHERE message_id = ?", (message_id,))
+        assert relay.workers is not None
+        relay.workers.wake()
+        db = settings.archive.sqlite_path
+        await eventually(
+            lambda: any(a["payload"].get("delivery_id") for a in archive_rows(db, "alert.raised"))
+        )
+        await asyncio.sleep(0.5)
+    assert PATEL not in delivered_to(downstream)
+    states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
+    assert states == {"held"}

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.roster_import import import_roster
+from gateway.commands import model_cmd
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.directory import Directory
 from gateway.district_calendar import policy_context
@@ -28,9 +29,9 @@ from policies.context import Context
 from policies.corpus import CorpusError, CorpusRoster, case_from_record, party, read_corpus
 from policies.decision import Decision
 from policies.engine import Engine
-from policies.evaluation import evaluate_outcomes, outcomes_of
+from policies.evaluation import LEARNED, evaluate_outcomes, outcomes_by_detector, render_comparison
 from policies.message import Message
-from policies.pack import PackError, load_pack
+from policies.pack import PackError, load_pack, with_rule_options
 from policies.parties import Roster
 
 
@@ -48,12 +49,19 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     evaluate.add_argument("--min-recall", type=float, default=None, help="fail if any category is below")
     evaluate.add_argument("--max-fp", type=float, default=None, help="fail above this false-positive rate")
     evaluate.add_argument("--json", action="store_true", help="print the evaluation as JSON")
+    evaluate.add_argument(
+        "--held-out",
+        action="store_true",
+        help="CORPUS is a folder of batches: decide each writer's with a model trained without them",
+    )
     _common(evaluate, corpus_roster=True)
     evaluate.set_defaults(run=_eval)
+    model_cmd.add_actions(actions)
 
 
 def _common(parser: argparse.ArgumentParser, *, corpus_roster: bool) -> None:
     parser.add_argument("--pack", help="policy pack (default: the configured one)")
+    parser.add_argument("--model", type=Path, help="learned model file (default: the one the pack names)")
     parser.add_argument(
         "--roster-scope",
         choices=("district", "corpus"),
@@ -65,9 +73,12 @@ def _common(parser: argparse.ArgumentParser, *, corpus_roster: bool) -> None:
 def _setup(args: argparse.Namespace) -> tuple[Settings, Engine, Context]:
     settings = load_settings(args.config)
     try:
-        engine = Engine(load_pack(args.pack or settings.policy.pack))
+        pack = load_pack(args.pack or settings.policy.pack)
     except PackError as exc:
         raise ConfigError(str(exc)) from None
+    if args.model is not None:
+        pack = with_rule_options(pack, LEARNED, model_file=args.model)
+    engine = Engine(pack)
     directory = _directory(settings)
     context = policy_context(settings, directory, datetime.now(UTC).date())
     if args.roster_scope == "corpus":
@@ -102,12 +113,25 @@ def _check(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     _, engine, context = _setup(args)
     try:
-        cases = read_corpus(args.corpus, context.roster)
+        if args.held_out:
+            from policies.learned.held_out import held_out_outcomes  # scikit-learn: trains per writer
+
+            cases, seen = held_out_outcomes(args.corpus, engine.pack, context)
+        else:
+            cases = [c for path in _corpus_files(args.corpus) for c in read_corpus(path, context.roster)]
+            seen = outcomes_by_detector(engine, cases, context)
     except (CorpusError, OSError) as exc:
         print(f"chaperone: {exc}", file=sys.stderr)
         return 1
-    evaluation = evaluate_outcomes(cases, outcomes_of(engine, cases, context))
-    print(evaluation.model_dump_json(indent=2) if args.json else evaluation.render_table())
+    by_detector = {name: evaluate_outcomes(cases, outcomes) for name, outcomes in seen.items()}
+    evaluation = by_detector["combined"]
+    if args.json:
+        print(json.dumps({name: ev.model_dump(mode="json") for name, ev in by_detector.items()}, indent=2))
+    else:
+        print(render_comparison(by_detector))
+        print()
+        print("rules and model together (what the relay decides):")
+        print(evaluation.render_table())
     failures = []
     if args.min_recall is not None:
         failures += [
@@ -121,6 +145,11 @@ def _eval(args: argparse.Namespace) -> int:
     for failure in failures:
         print(f"chaperone: below the bar: {failure}", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _corpus_files(path: Path) -> list[Path]:
+    """A corpus file, or every batch in a folder of them."""
+    return sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
 
 
 def _read_messages(path: Path, roster: Roster, at: str | None) -> list[Message]:

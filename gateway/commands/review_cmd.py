@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
+import os
+import socket
 import sqlite3
 import sys
 import time
@@ -110,6 +113,7 @@ async def _decide_async(
                 args.message_id,
                 approve=args.approve,
                 reviewer=args.reviewer.lower(),
+                operator=_operator(),
                 comment=args.comment,
                 release_at=release,
                 lifetime_seconds=lifetime,
@@ -143,6 +147,11 @@ def _authorise(settings: Settings, directory: Directory, reviewer: str, sender: 
     person = directory.by_email(reviewer)
     if person is None or person.role is not Role.STAFF:
         raise review.ReviewError(f"{reviewer} is not staff on the roster")
+    if reviewer.lower() == sender.lower():
+        # Nobody decides on their own message, the compliance contact included: another reviewer must.
+        raise review.ReviewError(
+            f"{reviewer} sent this message; their supervisor or the compliance contact must decide on it"
+        )
     if reviewer.lower() == (settings.district.compliance_contact or "").lower():
         return
     author = directory.by_email(sender)
@@ -151,6 +160,16 @@ def _authorise(settings: Settings, directory: Directory, reviewer: str, sender: 
         raise review.ReviewError(
             f"{reviewer} does not supervise {sender}; ask their supervisor or compliance"
         )
+
+
+def _operator() -> dict[str, Any]:
+    """Who ran the command on this machine. Until reviewers sign in (the portal), ``--reviewer`` is only
+    what the operator typed: the archive keeps the operating-system account beside it."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no login name (a container without passwd entry): the uid still says who
+        user = ""
+    return {"os_user": user, "uid": os.getuid(), "host": socket.gethostname()}
 
 
 async def _release_time(

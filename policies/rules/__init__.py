@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from policies.context import Context
-from policies.decision import Severity
+from policies.decision import Action, Severity
 from policies.message import Message
 
 
@@ -27,6 +27,8 @@ class Hit:
     start: int | None = None
     end: int | None = None
     release_at: datetime | None = None  # quiet hours: when the message may go out
+    evidence: str = ""  # for a hit without a span: what it rests on (the learned detector's words)
+    at_most: Action | None = None  # a hit less sure than its rule's action: the engine caps it here
 
 
 class Rule(Protocol):

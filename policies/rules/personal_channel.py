@@ -235,6 +235,8 @@ class PersonalChannelRule:
     def check(self, message: Message, context: Context) -> Iterable[Hit]:
         if message.sender.role in (Role.GUARDIAN, Role.STUDENT):
             return []
+        if message.recipients and all(party.role is Role.STAFF for party in message.recipients):
+            return []  # colleagues trading cell numbers: no student or family is moved anywhere
         text = normalise(message.text)
         official = self._official_for(context.district)
         found = [Found(f.label, *text.source(f.start, f.end)) for f in self._invitations(text, official)]

@@ -1,0 +1,221 @@
+"""The shipped content model: a linear classifier per category over TF-IDF n-grams (``features``), loaded
+once, scoring a message in tens of microseconds.
+
+The score of a category is a probability, ``sigmoid(w · x + b)``, where ``x_f = tf_f · idf_f / n`` and
+``n = sqrt(Σ_g tf_g · idf_g²)``. That normalisation is chosen because it adds up word by word: each word's
+share of ``w · x`` and of ``n²`` is computed once and remembered, so a message costs a few dictionary
+lookups and one sum per category. A long message is also scored in windows of 40 words overlapping by
+half, and the highest score counts, so one bad sentence in a long e-mail is not diluted by the rest.
+
+Each category has two thresholds, chosen on held-out writers: ``flag`` (recall first) and ``hold`` (few
+false positives). ``explain`` names the words that raised a score most.
+
+The file is a NumPy ``.npz`` (no pickle): vocabulary, IDF, weights, intercepts, thresholds and the training
+metadata. Its SHA-256 is the model's digest, recorded in every decision it takes part in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from policies.learned.features import pair_features, tokens, word_features
+
+PACKAGED = "content-model.npz"
+WINDOW = 40  # words: about two sentences
+_WORD_CACHE_LIMIT = 100_000  # words remembered with their share of the score; forgotten when full
+Vector = npt.NDArray[np.float32]
+Matrix = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """One message's probabilities per category, and where each came from (its best window)."""
+
+    categories: tuple[str, ...]
+    values: tuple[float, ...]
+    windows: tuple[tuple[int, int], ...]  # (first word, end) of the best window per category
+    words: tuple[str, ...]
+
+    def of(self, category: str) -> float:
+        return self.values[self.categories.index(category)]
+
+
+class ContentModel:
+    def __init__(
+        self,
+        *,
+        vocabulary: list[str],
+        weights: Vector,  # (features, categories): the learner's coefficients
+        idf: Vector,
+        intercept: Vector,
+        categories: tuple[str, ...],
+        flag: Vector,
+        hold: Vector,
+        metadata: dict[str, Any],
+        digest: str = "",
+    ) -> None:
+        self.vocabulary = vocabulary
+        self.rows = {feature: row for row, feature in enumerate(vocabulary)}
+        self.coefficients = weights.astype(np.float32)
+        self.idf = idf.astype(np.float32)
+        # One row per feature: its weight per category times its IDF, then its IDF squared (the norm).
+        self._shares: Matrix = np.hstack(
+            [weights.astype(np.float64) * idf[:, None], (idf.astype(np.float64) ** 2)[:, None]]
+        )
+        self.intercept = intercept.astype(np.float64)
+        self.categories = categories
+        self.flag = dict(zip(categories, (float(t) for t in flag), strict=True))
+        self.hold = dict(zip(categories, (float(t) for t in hold), strict=True))
+        self.metadata = metadata
+        self.digest = digest
+        self._word_index: dict[str, int] = {}
+        self._word_shares: Matrix = np.zeros((1024, len(categories) + 1))
+
+    # --- loading and saving ------------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, path: Path) -> ContentModel:
+        content = path.read_bytes()
+        with np.load(path, allow_pickle=False) as stored:
+            return cls(
+                vocabulary=_strings(stored["vocabulary"]),
+                weights=stored["weights"],
+                idf=stored["idf"],
+                intercept=stored["intercept"],
+                categories=tuple(_strings(stored["categories"])),
+                flag=stored["flag"],
+                hold=stored["hold"],
+                metadata=json.loads(bytes(stored["metadata"]).decode("utf-8")),
+                digest="sha256:" + hashlib.sha256(content).hexdigest(),
+            )
+
+    def save(self, path: Path) -> None:
+        """Write the model file. The same model gives the same bytes (npz members carry a fixed date),
+        so training is reproducible and the digest names the model."""
+        np.savez_compressed(
+            path,
+            vocabulary=_blob(self.vocabulary),
+            weights=self.coefficients,
+            idf=self.idf,
+            intercept=self.intercept.astype(np.float32),
+            categories=_blob(self.categories),
+            flag=np.array([self.flag[c] for c in self.categories], dtype=np.float32),
+            hold=np.array([self.hold[c] for c in self.categories], dtype=np.float32),
+            metadata=np.frombuffer(json.dumps(self.metadata, sort_keys=True).encode(), dtype=np.uint8),
+        )
+
+    # --- scoring -----------------------------------------------------------------------------------
+
+    def scores(self, canonical: str) -> Scores:
+        """Probabilities per category for a text already normalised (``policies.text``)."""
+        words = tokens(canonical)
+        if len(self._word_index) + len(words) > _WORD_CACHE_LIMIT:
+            self._word_index.clear()  # hostile input with endless new words: memory stays bounded
+        rows = [self._word_row(w) for w in words]  # first: it may grow the table
+        pairs = [
+            (i, row)
+            for i, pair in enumerate(pair_features(words), start=1)
+            if (row := self.rows.get(pair, -1)) >= 0
+        ]
+        spans = _windows(len(words))
+        if len(spans) == 1:  # most messages: one sum, no windows
+            total = self._word_shares[rows].sum(axis=0)
+            if pairs:
+                total += self._shares[[row for _, row in pairs]].sum(axis=0)
+            sums = total[None, :]
+        else:
+            sums = self._window_sums(rows, pairs, spans)
+        size = len(self.categories)
+        norms = np.sqrt(np.maximum(sums[:, size], 1e-12))
+        logits = np.where(sums[:, size : size + 1] > 0, sums[:, :size] / norms[:, None], 0.0) + self.intercept
+        best = logits.argmax(axis=0)
+        values = tuple(1.0 / (1.0 + math.exp(-z)) for z in logits[best, range(size)].tolist())
+        return Scores(self.categories, values, tuple(spans[i] for i in best.tolist()), tuple(words))
+
+    def _window_sums(
+        self, rows: list[int], pairs: list[tuple[int, int]], spans: list[tuple[int, int]]
+    ) -> Matrix:
+        """Each window's sum of shares, from running totals: a pair counts at the position of its second
+        word, and a pair straddling a window's first word is taken out again (it belongs before)."""
+        words_only = self._word_shares[rows]
+        shares = words_only.copy()
+        if pairs:
+            shares[[i for i, _ in pairs]] += self._shares[[row for _, row in pairs]]
+        totals = np.vstack([np.zeros((1, shares.shape[1])), np.cumsum(shares, axis=0)])
+        starts = np.array([s for s, _ in spans])
+        ends = np.array([e for _, e in spans])
+        sums: Matrix = totals[ends] - totals[starts] - (shares[starts] - words_only[starts])
+        return sums
+
+    def explain(self, scores: Scores, category: str, top: int = 5) -> list[str]:
+        """The words (or pairs of words) of the best window that raised ``category``'s score most."""
+        column = self.categories.index(category)
+        start, end = scores.windows[column]
+        words = scores.words[start:end]
+        by_term: dict[str, float] = {}
+        for word in words:
+            by_term[word] = by_term.get(word, 0.0) + float(self._word_shares[self._word_row(word), column])
+        for a, b in pairwise(words):
+            row = self.rows.get(f"b:{a} {b}", -1)
+            if row >= 0:
+                pair = f"{a} {b}"
+                by_term[pair] = by_term.get(pair, 0.0) + float(self._shares[row, column])
+        ranked = sorted(((value, term) for term, value in by_term.items() if value > 0), reverse=True)
+        return [term for _, term in ranked[:top]]
+
+    def _word_row(self, word: str) -> int:
+        """The row of ``_word_shares`` holding ``word``'s share (its features' weights x IDF, summed)."""
+        row = self._word_index.get(word)
+        if row is None:
+            row = len(self._word_index)
+            if row >= len(self._word_shares):
+                grown = np.zeros((2 * len(self._word_shares), self._word_shares.shape[1]))
+                grown[:row] = self._word_shares[:row]
+                self._word_shares = grown
+            found = [r for f in word_features(word) if (r := self.rows.get(f, -1)) >= 0]
+            self._word_shares[row] = self._shares[found].sum(axis=0) if found else 0.0
+            self._word_index[word] = row
+        return row
+
+
+def _windows(count: int) -> list[tuple[int, int]]:
+    """The whole text, and for one over twice WINDOW words, windows of WINDOW words overlapping by half."""
+    spans = [(0, count)]
+    if count > 2 * WINDOW:
+        step = WINDOW // 2
+        spans.extend((start, min(start + WINDOW, count)) for start in range(0, count - step, step))
+    return spans
+
+
+def _blob(strings: list[str] | tuple[str, ...]) -> npt.NDArray[np.uint8]:
+    return np.frombuffer("\n".join(strings).encode("utf-8"), dtype=np.uint8)
+
+
+def _strings(blob: npt.NDArray[np.uint8]) -> list[str]:
+    return bytes(blob).decode("utf-8").split("\n")
+
+
+def packaged_path() -> Path:
+    return Path(str(resources.files("policies.learned").joinpath(PACKAGED)))
+
+
+@cache
+def load_model(path: Path | None = None) -> ContentModel | None:
+    """A model file, or (None) the one shipped in the package, loaded once per process; None if this
+    build ships none."""
+    if path is None:
+        path = packaged_path()
+        if not path.is_file():
+            return None
+    return ContentModel.load(path)

@@ -1,0 +1,115 @@
+"""The learned detector, one rule per content category: ``model.threat`` finds what ``content.threat``
+misses when it is phrased in a way no pattern knows (veiled, in slang, in Spanish), and so on.
+
+Every rule reads the same scores (``policies.learned``: computed once per message). A score at or above
+the category's ``hold`` threshold is a finding with the rule's action (the pack: hold, citing the same
+clause as the category's rule); between ``flag`` and ``hold`` it is at most a flag: delivered, and listed
+for a reviewer. A finding names the words that raised the score most, since a model has no span to point
+at. The thresholds are the model's own, chosen on held-out writers; a pack may set its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policies.context import Context
+from policies.decision import Action, Severity
+from policies.learned.model import ContentModel, Scores, load_model
+from policies.message import Message
+from policies.rules import Hit
+from policies.text import normalise
+
+_last: list[tuple[ContentModel, str, Scores]] = []  # the message just scored: eight rules ask in a row
+
+
+def _scores(model: ContentModel, message: Message) -> Scores:
+    cached = _last[:1]
+    if cached and cached[0][0] is model and cached[0][1] is message.text:
+        return cached[0][2]
+    scores = model.scores(normalise(message.text).canonical.text)
+    _last[:] = [(model, message.text, scores)]
+    return scores
+
+
+class LearnedOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    flag_at: float | None = Field(default=None, gt=0, lt=1)  # default: the model's threshold
+    hold_at: float | None = Field(default=None, gt=0, lt=1)
+    model_file: Path | None = None  # a district's own model (`chaperone policy train`); default: shipped
+
+
+class _Learned:
+    category: str
+    Options = LearnedOptions
+
+    def __init__(self, options: LearnedOptions | None = None) -> None:
+        self.options = options or LearnedOptions()
+        self.model = load_model(self.options.model_file)
+        self.digest = self.model.digest if self.model is not None else None
+        self.description = f"The learned detector's {self.category} score, above its threshold."
+
+    def check(self, message: Message, context: Context) -> Iterable[Hit]:
+        model = self.model
+        if model is None or not message.text or self.category not in model.categories:
+            return ()
+        scores = _scores(model, message)
+        score = scores.of(self.category)
+        flag_at = self.options.flag_at or model.flag[self.category]
+        hold_at = max(flag_at, self.options.hold_at or model.hold[self.category])
+        if score < flag_at:
+            return ()
+        words = model.explain(scores, self.category)
+        sure = score >= hold_at
+        said = ", ".join(f"'{w}'" for w in words) or "the message as a whole"
+        return (
+            Hit(
+                reason=f"{self.category} (learned detector, score {score:.2f}; words weighing most: {said})",
+                severity=Severity.MEDIUM if sure else Severity.LOW,
+                evidence="; ".join(words),
+                at_most=None if sure else Action.FLAG,
+            ),
+        )
+
+
+class LearnedProfanity(_Learned):
+    id = "model.profanity"
+    category = "profanity"
+
+
+class LearnedHarassment(_Learned):
+    id = "model.harassment"
+    category = "harassment"
+
+
+class LearnedThreat(_Learned):
+    id = "model.threat"
+    category = "threat"
+
+
+class LearnedSexual(_Learned):
+    id = "model.sexual"
+    category = "sexual"
+
+
+class LearnedSubstances(_Learned):
+    id = "model.substances"
+    category = "substances"
+
+
+class LearnedSecrecy(_Learned):
+    id = "model.secrecy"
+    category = "secrecy"
+
+
+class LearnedConfidential(_Learned):
+    id = "model.confidential"
+    category = "confidential"
+
+
+class LearnedPersonalChannel(_Learned):
+    id = "model.personal_channel"
+    category = "personal_channel"
