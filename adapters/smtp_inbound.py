@@ -1,28 +1,38 @@
 """Port 25: replies to conversation addresses at the relay domain, and nothing else.
 
 No authentication is offered or needed here, so this listener must never relay: it accepts a recipient
-only when it is a live conversation address at our relay domain, and a message only from a member of
-that conversation (the student or one of their guardians).
+only when it is a live conversation address at our relay domain (one that has not gone idle), and a
+message only from a member of that conversation (the student or one of their guardians). Even then the
+sender's address is only a claim: what SPF, DKIM and DMARC say of its From: domain goes with the message
+into the pipeline, and the policy holds a reply they do not vouch for (adapters.sender_auth).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 
 from adapters import smtp_replies as reply
+from adapters.sender_auth import SenderVerifier
 from adapters.smtp_guard import Refusals
 from archive.sqlite import SqliteStore
 from gateway import conversations
 from gateway.config import Settings
+from gateway.conversations import StoredConversation
 from gateway.directory import Directory
 from gateway.headers import MalformedHeader
 from gateway.models import Recipient, Submission, new_id
 from gateway.pipeline import AuthorMismatch, Pipeline
 
 log = structlog.get_logger("adapters.smtp_inbound")
+
+# Beside reply.NO_SUCH_CONVERSATION: the address existed, and says why it no longer works.
+CONVERSATION_EXPIRED = (
+    "550 5.1.1 <{address}>: this conversation address expired after {days:g} days without a message;"
+    " please reply to a newer message from the school"
+)
 
 
 class InboundHandler(reply.EnhancedStatusCodes):
@@ -42,6 +52,8 @@ class InboundHandler(reply.EnhancedStatusCodes):
         self.store = store
         self.pipeline = pipeline
         self.refusals = refusals
+        self.verifier = SenderVerifier.from_settings(settings.smtp)  # None: [smtp] verification off
+        self.idle = timedelta(days=settings.smtp.conversation_idle_days)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -51,15 +63,28 @@ class InboundHandler(reply.EnhancedStatusCodes):
             answer = reply.RELAY_DENIED.format(address=address, domain=domain)
             return await self._refuse(session, envelope, "RCPT", address, answer)
         token = conversations.token_of(address, domain)
-        found = None if token is None else await self.store.read(lambda c: conversations.find(c, token))
+        found, idle = None, False
+        if token is not None:
+            found, idle = await self.store.read(lambda c: self._find(c, token))
         if found is None:
             answer = reply.NO_SUCH_CONVERSATION.format(address=address)
+            return await self._refuse(session, envelope, "RCPT", address, answer)
+        if idle:
+            days = self.settings.smtp.conversation_idle_days
+            answer = CONVERSATION_EXPIRED.format(address=address, days=days)
             return await self._refuse(session, envelope, "RCPT", address, answer)
         if envelope.rcpt_tos:
             # One conversation per transaction: each reply is routed and archived on its own.
             return "452 4.5.3 One conversation address per message, please send again for the others"
         envelope.rcpt_tos.append(address)
         return reply.RECIPIENT_OK
+
+    def _find(self, connection: Any, token: str) -> tuple[StoredConversation | None, bool]:
+        """The conversation, and whether it has gone idle (no message for ``conversation_idle_days``)."""
+        found = conversations.find(connection, token)
+        if found is None:
+            return None, False
+        return found, conversations.idle_since(connection, found, datetime.now(UTC) - self.idle)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         domain = self.settings.district.relay_domain
@@ -75,14 +100,16 @@ class InboundHandler(reply.EnhancedStatusCodes):
         staff = self.directory.person(found.staff_id)
         if staff is None or staff.email is None:
             return reply.NOT_A_PARTICIPANT.format(reason="the staff member is no longer on the roster")
+        raw = bytes(envelope.original_content or envelope.content)
         submission = Submission(
             message_id=new_id("m-"),
             sender=author,
             envelope_from=envelope.mail_from.lower(),
             recipients=(Recipient(staff.email, staff),),
-            raw=bytes(envelope.original_content or envelope.content),
+            raw=raw,
             received_at=datetime.now(UTC),
             peer=str(session.peer),
+            sender_auth=await self._verify(session, envelope, raw),
         )
         try:
             receipt = await self.pipeline.reply(found, submission)
@@ -100,6 +127,23 @@ class InboundHandler(reply.EnhancedStatusCodes):
         if receipt.action == "block":
             return reply.BLOCKED.format(reason=" ".join(receipt.reason.split())[:400])
         return reply.ACCEPTED.format(message_id=receipt.message_id, note="")
+
+    async def _verify(self, session: Any, envelope: Any, raw: bytes) -> dict[str, Any] | None:
+        """What SPF, DKIM and DMARC say of the claimed sender (None when verification is off). Only a
+        member's reply gets here: strangers are refused first, without a DNS lookup on their behalf."""
+        if self.verifier is None:
+            return None
+        peer = session.peer
+        result = await self.verifier.verify(
+            raw,
+            client_ip=str(peer[0] if isinstance(peer, tuple) else peer),
+            helo=session.host_name or "",
+            mail_from=envelope.mail_from or "",
+        )
+        log.info(
+            "sender checked", aligned=result.aligned, spf=result.spf, dkim=result.dkim, dmarc=result.dmarc
+        )
+        return result.to_json()
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("smtp session error", error_type=type(error).__name__)

@@ -12,6 +12,7 @@ import collections
 import copy
 import ipaddress
 import re
+import socket
 import ssl
 import types
 import warnings
@@ -270,7 +271,7 @@ async def listen(
     data_size_limit: int,
     idle_timeout: float,
     trust_loopback_as: str | None = None,
-    reuse_port: bool = False,
+    sock: socket.socket | None = None,
     auth_exclude_mechanism: tuple[str, ...] = (),
     in_flight: InFlight | None = None,
     error_limits: ErrorLimits = ErrorLimits(),
@@ -298,8 +299,9 @@ async def listen(
         error_limits=error_limits,
         loop=loop,
     )
-    # reuse_port: several relay processes listen on one port and the kernel spreads the connections.
-    server = await loop.create_server(
-        prototype.for_connection, host=host, port=port, ssl=implicit_tls, reuse_port=reuse_port
-    )
+    # sock: a listening socket the supervisor bound and every acceptance process shares (gateway/processes).
+    if sock is not None:
+        server = await loop.create_server(prototype.for_connection, sock=sock, ssl=implicit_tls)
+    else:
+        server = await loop.create_server(prototype.for_connection, host=host, port=port, ssl=implicit_tls)
     return Listener(server, sessions)

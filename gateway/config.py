@@ -6,6 +6,7 @@ Secrets never come from the TOML itself: they come from the environment or from 
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -125,6 +126,16 @@ class Smtp(Section):
     processes: int = Field(default=1, ge=1, le=64)
     # Benchmarks only: treat loopback clients as this staff address without AUTH. Never a default.
     trust_loopback_as: str | None = None
+    # Port 25 has no AUTH, so a reply's sender is only a claim: its From: domain must pass SPF or DKIM in
+    # DMARC alignment, or the reply is held for review (adapters/sender_auth.py). Turn it off only where
+    # an MTA in front of the relay verifies senders and refuses what fails.
+    verify_inbound_senders: bool = True
+    # Seconds all DNS lookups for one reply may take together; past them the result is temperror (held).
+    inbound_dns_timeout: float = Field(default=10.0, gt=0, le=120)
+    # The resolver those lookups ask, "IP" or "IP:PORT" ("[IPv6]:PORT"); unset: the system's (resolv.conf).
+    inbound_dns_resolver: str | None = None
+    # A conversation address through which no message has passed for this many days is refused (550).
+    conversation_idle_days: float = Field(default=60.0, gt=0)
 
     @field_validator("submission", "submission_tls", "inbound")
     @classmethod
@@ -134,6 +145,35 @@ class Smtp(Section):
         if value is not None and not re.fullmatch(r"\[?[\w.:-]*\]?:\d{1,5}", value):
             raise ValueError(f"{value!r} is not HOST:PORT")
         return value
+
+    @field_validator("inbound_dns_resolver")
+    @classmethod
+    def _resolver_address(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        nameserver(value)  # raises ValueError naming what is wrong
+        return value
+
+    @property
+    def inbound_nameserver(self) -> tuple[str, int] | None:
+        return None if self.inbound_dns_resolver is None else nameserver(self.inbound_dns_resolver)
+
+
+def nameserver(value: str) -> tuple[str, int]:
+    """(IP address, port) of "IP", "IP:PORT" or "[IPv6]:PORT": a resolver is asked by address, not name."""
+    host, port = value, "53"
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port = rest.removeprefix(":") or "53"
+    elif value.count(":") == 1:
+        host, port = value.split(":")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{value!r} is not IP, IP:PORT or [IPv6]:PORT") from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r}: the port must be 1-65535")
+    return str(address), int(port)
 
 
 class Fanout(Section):

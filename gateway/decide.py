@@ -41,6 +41,7 @@ class PolicyDecider:
             sender=Party(submission.envelope_from, submission.sender),
             recipients=tuple(Party(r.address, r.person) for r in submission.recipients),
             received_at=submission.received_at,
+            sender_verified=sender_verified(submission),
         )
 
     def evaluate(self, message: Message) -> Decision:
@@ -56,6 +57,14 @@ class PolicyDecider:
             recipients=tuple(Party(r.address, r.person) for r in submission.recipients),
             sent_at=submission.received_at,
             subject=subject,
+            sender_verified=sender_verified(submission),
         )
         unread = replace(unread, unread=(why,))
         return unread, self.evaluate(unread)
+
+
+def sender_verified(submission: Submission) -> bool | None:
+    """None for a sender who signed in (not checked); otherwise whether the From: domain aligned."""
+    if submission.sender_auth is None:
+        return None
+    return submission.sender_auth.get("aligned") is True

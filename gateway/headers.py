@@ -35,13 +35,15 @@ _REPLACED = {
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
 
 
-def split_message(raw: bytes) -> tuple[bytes, bytes]:
-    """(header block including its final line break, body). A message without a body is all header."""
+def split_message(raw: bytes) -> tuple[bytes, memoryview]:
+    """(header block including its final line break, body). The body is a view into ``raw``, not a copy:
+    a 25 MB message is not held twice to read its header or to put new fields in front of it. A message
+    without a body is all header."""
     match = _BLANK_LINE.search(raw)
     if match is None:
-        return raw, b""
+        return raw, memoryview(b"")
     end_of_headers = match.start() + (2 if raw[match.start() : match.start() + 2] == b"\r\n" else 1)
-    return raw[:end_of_headers], raw[match.end() :]
+    return raw[:end_of_headers], memoryview(raw)[match.end() :]
 
 
 def header_fields(block: bytes) -> list[tuple[bytes, bytes]]:
@@ -157,8 +159,8 @@ def _address_list(addresses: Iterable[str]) -> str:
     return ", ".join(addresses)
 
 
-def assemble(header_block: bytes, body: bytes) -> bytes:
-    return header_block + b"\r\n" + body
+def assemble(header_block: bytes, body: bytes | memoryview) -> bytes:
+    return b"".join((header_block, b"\r\n", body))
 
 
 _ADDRESS = re.compile(rb"[^\s<>()\[\],;:\"@]+@[^\s<>()\[\],;:\"@]+")

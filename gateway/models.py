@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from policies.parties import Person
 
@@ -54,6 +55,10 @@ class Submission:
     raw: bytes
     received_at: datetime
     peer: str = ""
+    # A reply on port 25 (no AUTH): what SPF, DKIM and DMARC said about its From: domain, as archived
+    # (adapters.sender_auth.SenderAuth.to_json); its "aligned" decides whether the reply is held.
+    # None: not checked, as for staff, who sign in.
+    sender_auth: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

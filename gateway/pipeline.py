@@ -8,6 +8,7 @@ answers. Nothing here waits on delivery: the delivery workers take it from the q
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from policies.parties import Person, Role
 # Larger messages are read and decided in a worker thread, so one 25 MB upload (or 100 KB of crafted
 # text for the rules) cannot stall every session; a small one costs less inline than a thread hop.
 _DECIDE_INLINE_BYTES = 32 * 1024
+_READ_ALONE_BYTES = 1024 * 1024
 
 log = structlog.get_logger("gateway.pipeline")
 
@@ -66,6 +68,7 @@ class Pipeline:
         self.decider = decider
         self.wake_delivery = wake_delivery
         self.zone = settings.district.zone
+        self._large_reading = asyncio.Semaphore(1)
 
     async def submit(self, submission: Submission) -> Receipt:
         """A staff member's message: copies for each family, the supervisors and any staff addressed."""
@@ -125,8 +128,13 @@ class Pipeline:
         headers = await asyncio.to_thread(_checked_headers, submission)
         deadline = self.settings.policy.decide_seconds
         try:
-            async with asyncio.timeout(deadline):
-                message, decision = await asyncio.to_thread(self._read_and_evaluate, submission)
+            # The MIME parser needs about 7 bytes of memory per byte it reads: large messages are read one
+            # at a time (they would share one core anyway, under the GIL), so memory stays the messages in
+            # flight (bounded by [smtp] max_bytes_in_flight) plus one reading.
+            alone = len(submission.raw) > _READ_ALONE_BYTES
+            async with self._large_reading if alone else contextlib.nullcontext():
+                async with asyncio.timeout(deadline):
+                    message, decision = await asyncio.to_thread(self._read_and_evaluate, submission)
         except TimeoutError:
             # The thread runs on to its end (every step is linear and bounded); its answer is not used.
             log.warning("message not decided in time: held", seconds=deadline, size=len(submission.raw))
@@ -295,6 +303,8 @@ class Pipeline:
                         for a in message.attachments
                     ],
                     "conversation": conversation_token,
+                    # A reply's SPF/DKIM/DMARC result (None for staff, who sign in): why it was held.
+                    "sender_auth": submission.sender_auth,
                 },
             )
         )

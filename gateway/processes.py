@@ -1,8 +1,11 @@
 """The relay as several processes, so that it can use more than one core.
 
 aiosmtpd serves every session on one event loop, so one process accepts on one core. With
-``[smtp] processes = N`` this supervisor starts N acceptance processes, which listen on the same ports
-(SO_REUSEPORT: the kernel spreads the connections) and commit to the same archive, and one delivery
+``[smtp] processes = N`` this supervisor binds the listening sockets once and starts N acceptance
+processes that inherit them and accept from the same queues (the pre-fork model: a connection waits in
+the socket's queue for whichever process is free, and one that dies leaves none behind; SO_REUSEPORT
+gave each process a queue of its own, whose waiting connections were reset when it died), which commit
+to the same archive, and one delivery
 process, the only reader of the delivery queue (as Postfix's queue manager is of its queue), so no copy is
 ever sent by two processes. An acceptance process answers 250 only after its commit, so a process that
 dies loses nothing; the supervisor starts it again.
@@ -17,11 +20,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import structlog
+
+from adapters.smtp_server import split_host_port
 
 log = structlog.get_logger("gateway.processes")
 _RESTART_DELAY = 1.0
@@ -29,9 +36,48 @@ _STOP_GRACE = 15.0
 ROLES = ("acceptance", "delivery")
 
 
-async def supervise(commands: Sequence[tuple[str, Sequence[str]]], stop: asyncio.Event) -> None:
-    """Keep each ``(name, command)`` running until ``stop``, then stop them all."""
-    children = [_Child(name, command) for name, command in commands]
+LISTEN_FDS = "CHAPERONE_LISTEN_FDS"  # "submission=5,inbound=6": the sockets an acceptance process inherits
+
+
+def bind_listeners(addresses: Mapping[str, str]) -> dict[str, socket.socket]:
+    """Listening sockets for ``name -> HOST:PORT``, bound once by the supervisor, inheritable."""
+    bound = {}
+    for name, address in addresses.items():
+        host, port = split_host_port(address)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        listener.listen(1024)
+        listener.setblocking(False)
+        listener.set_inheritable(True)
+        bound[name] = listener
+    return bound
+
+
+def announce(sockets: Mapping[str, socket.socket]) -> dict[str, str]:
+    """The environment that tells an acceptance process which descriptors are its listeners."""
+    return {LISTEN_FDS: ",".join(f"{name}={s.fileno()}" for name, s in sockets.items())}
+
+
+def inherited_listeners() -> dict[str, socket.socket]:
+    """In an acceptance process: the sockets the supervisor bound (empty when run on its own)."""
+    found = {}
+    for item in filter(None, os.environ.get(LISTEN_FDS, "").split(",")):
+        name, _, fd = item.partition("=")
+        found[name] = socket.socket(fileno=int(fd))
+    return found
+
+
+async def supervise(
+    commands: Sequence[tuple[str, Sequence[str]]],
+    stop: asyncio.Event,
+    sockets: Mapping[str, socket.socket] | None = None,
+) -> None:
+    """Keep each ``(name, command)`` running until ``stop``, then stop them all. ``sockets`` are
+    passed to every child (only acceptance processes use them)."""
+    shared = dict(sockets or {})
+    children = [_Child(name, command, shared) for name, command in commands]
     keepers = [asyncio.create_task(child.keep_running(stop)) for child in children]
     log.info("relay started", processes=[name for name, _ in commands])
     try:
@@ -42,14 +88,20 @@ async def supervise(commands: Sequence[tuple[str, Sequence[str]]], stop: asyncio
 
 
 class _Child:
-    def __init__(self, name: str, command: Sequence[str]) -> None:
+    def __init__(self, name: str, command: Sequence[str], sockets: Mapping[str, socket.socket]) -> None:
         self.name = name
         self.command = list(command)
+        self.sockets = sockets
         self.process: asyncio.subprocess.Process | None = None
 
     async def keep_running(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self.process = await asyncio.create_subprocess_exec(*self.command, stdin=asyncio.subprocess.PIPE)
+            self.process = await asyncio.create_subprocess_exec(
+                *self.command,
+                stdin=asyncio.subprocess.PIPE,
+                pass_fds=[s.fileno() for s in self.sockets.values()],
+                env={**os.environ, **announce(self.sockets)},
+            )
             code = await self.process.wait()
             if stop.is_set():
                 return

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -65,7 +66,7 @@ async def running_relay(
     directory: Directory | None = None,
     *,
     deliver: bool = True,
-    reuse_port: bool = False,
+    sockets: Mapping[str, socket.socket] | None = None,
 ) -> AsyncIterator[Relay]:
     """Listeners, pipeline and archive; and the delivery workers unless another process delivers."""
     tls = _tls_context(settings)
@@ -112,12 +113,12 @@ async def running_relay(
             settings=settings, directory=directory, store=store, pipeline=pipeline, refusals=refusals
         )
         listeners: dict[str, Listener] = {}
+        shared = sockets or {}
         open_listener = partial(
             listen,
             hostname=smtp.hostname,
             data_size_limit=smtp.max_message_size,
             idle_timeout=smtp.data_timeout,
-            reuse_port=reuse_port,
             in_flight=InFlight(limit=smtp.max_bytes_in_flight),  # one budget for every listener
             error_limits=ErrorLimits(soft=smtp.soft_error_limit, hard=smtp.hard_error_limit),
         )
@@ -125,6 +126,7 @@ async def running_relay(
             listeners["submission"] = await open_listener(
                 submission,
                 smtp.submission,
+                sock=shared.get("submission"),
                 starttls=tls,
                 auth_required=True,
                 auth_require_tls=smtp.require_tls,
@@ -134,6 +136,7 @@ async def running_relay(
             listeners["submission_tls"] = await open_listener(
                 submission,
                 smtp.submission_tls,
+                sock=shared.get("submission_tls"),
                 implicit_tls=tls,
                 auth_required=True,
                 # The whole connection is TLS; aiosmtpd only recognises TLS it negotiated (STARTTLS).
@@ -143,6 +146,7 @@ async def running_relay(
             listeners["inbound"] = await open_listener(
                 inbound,
                 smtp.inbound,
+                sock=shared.get("inbound"),
                 auth_required=False,
                 auth_require_tls=True,
                 auth_exclude_mechanism=("LOGIN", "PLAIN"),  # AUTH on port 25 is not recognised

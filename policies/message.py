@@ -25,8 +25,9 @@ class Party:
 @dataclass(frozen=True, slots=True)
 class Attachment:
     filename: str
-    content_type: str  # lower-cased MIME type, e.g. "image/jpeg"
+    content_type: str  # lower-cased MIME type, e.g. "image/jpeg" (by the bytes when they say it)
     size: int | None = None
+    camera: bool = False  # a picture carrying the metadata a camera or phone writes (EXIF)
 
     @property
     def is_media(self) -> bool:
@@ -47,6 +48,9 @@ class Message:
     urgent: str | None = None  # X-Chaperone-Urgent reason, or the SMS "URGENT:" prefix's
     pictured: tuple[str, ...] = ()  # sourcedIds the sender declared are pictured (X-Chaperone-Pictured)
     unread: tuple[str, ...] = ()  # what the reader could not read (a bound ran out): the message is held
+    # A reply from outside (port 25, no sign-in): whether its From: domain passed SPF or DKIM in DMARC
+    # alignment. None: not checked (staff sign in; a corpus line or a text message has no such check).
+    sender_verified: bool | None = None
     # Subject, a blank line, body, a blank line, quoted history: every finding's offsets point into this.
     # Quoted history is read like the rest: a sender controls the whole body, and a made-up "> " line or
     # "On ... wrote:" must not hide what follows.

@@ -632,3 +632,36 @@ RULE_IDS = [
 def test_every_rule_has_the_id_and_category_the_packs_use(rule: Rule, rule_id: str, category: str) -> None:
     assert (rule.id, rule.category) == (rule_id, category)
     assert rule.description
+
+
+# --- hardening: personal channels written around the patterns ------------------------------------------
+
+WRITTEN_AROUND = {
+    "a number spelled out": "new number for summer league: three one two, five five five, oh one four four",
+    "a number split over lines": "text me at 312 555\n0144 instead of the school line",
+    "an address written out": "Email me at dana.reyes.home at gmail dot com, I check it more",
+    "a handle without the platform": "add me, I'm coach.o_22 👻",
+    "signal": "message me on Signal, it's easier than the district app",
+    "leetspeak": "add me on sn4pch4t: coach.o_22",
+    "spaced letters": "my s n a p c h a t is coacho22",
+    "un número en palabras": "mi número nuevo: tres uno dos, cinco cinco cinco, cero uno cuatro cuatro",
+}
+
+
+@pytest.mark.parametrize("way", sorted(WRITTEN_AROUND))
+def test_personal_channels_written_around_the_patterns_are_found(way: str) -> None:
+    assert evidence(PERSONAL, WRITTEN_AROUND[way]), way
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Warm-up count: one two three four five six seven eight, then switch sides.",
+        "The signal from the timing gate was weak; we will redo the 40 tomorrow.",
+        "Add me to the carpool list for Saturday, I can take four kids.",
+        "Coach Okafor and I swapped cells: text me at 312 555 0144 about the bus.",
+    ],
+)
+def test_their_look_alikes_are_not(body: str) -> None:
+    to = (COACH,) if "swapped" in body else (SAM,)
+    assert evidence(PERSONAL, body, to=to) == []

@@ -226,3 +226,69 @@ async def test_other_sessions_are_answered_while_crafted_messages_are_decided(
     idle.close()
     assert all("held" in reply for reply in replies)
     assert slowest < 1.0
+
+
+# --- pictures of students, whatever they are called -------------------------------------------------------
+
+# A camera's JPEG: SOI, an APP1 segment holding the EXIF block cameras and phones write, then EOI.
+CAMERA_JPEG = (
+    b"\xff\xd8\xff\xe1\x00\x16Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x00" + b"\x00" * 64 + b"\xff\xd9"
+)
+
+
+def attached(filename: str, content_type: str, data: bytes, *, inline: bool = False) -> tuple[str, str]:
+    disposition = "inline" if inline else "attachment"
+    part = (
+        f"Content-Type: {content_type}\nContent-Transfer-Encoding: base64\n"
+        f'Content-Disposition: {disposition}; filename="{filename}"\n\n' + base64.encodebytes(data).decode()
+    )
+    return multipart("mixed", "Content-Type: text/plain\n\nFrom Saturday, see attached.", part)
+
+
+def zipped(*members: tuple[str, bytes]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+PICTURES = {
+    "octet-stream": attached("scan", "application/octet-stream", CAMERA_JPEG),
+    ".dat": attached("notes.dat", "application/octet-stream", CAMERA_JPEG),
+    "a zip of photos": attached(
+        "saturday.zip", "application/zip", zipped(("a.bin", CAMERA_JPEG), ("b.txt", b"hi"))
+    ),
+    "a photo named chart.jpg": attached("chart.jpg", "image/jpeg", CAMERA_JPEG),
+    "an inline data: image": (
+        "Content-Type: text/html",
+        '<p>From Saturday:</p><img src="data:image/jpeg;base64,'
+        + base64.b64encode(CAMERA_JPEG).decode()
+        + '">',
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(PICTURES))
+async def test_a_photo_is_judged_by_its_bytes_not_its_name(
+    relay: Relay, downstream: Downstream, shape: str
+) -> None:
+    content_head, body = PICTURES[shape]
+    response = await submit(
+        relay.port("submission"), REYES, [PATEL], message(plain_head(extra=content_head), body)
+    )
+    assert "held" in response, shape
+    decision = archive_rows(relay.settings.archive.sqlite_path, "decision")[-1]["payload"]
+    assert "media_consent" in {f["category"] for f in decision["findings"]}, shape
+
+
+async def test_a_chart_from_a_spreadsheet_still_goes(relay: Relay, downstream: Downstream) -> None:
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # no camera metadata
+    content_head, body = attached("chart.png", "image/png", png)
+    response = await submit(
+        relay.port("submission"), REYES, [PATEL], message(plain_head(extra=content_head), body)
+    )
+    assert "held" not in response

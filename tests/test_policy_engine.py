@@ -31,6 +31,7 @@ from policies.rules.quiet_hours import QuietHours
 from policies.rules.registration import UnknownRecipient, UnregisteredSender
 from policies.rules.registry import RegistryError, RuleType, discover, rule_types
 from policies.rules.scope import Scope
+from policies.rules.sender_alignment import UnverifiedSender
 from policies.rules.urgent import Urgent
 
 SEEDS = SHARED / "seeds"
@@ -45,7 +46,7 @@ LEARNED_RULES = {
 }  # fmt: skip
 OUR_RULES = {
     "quiet_hours", "guardian_hours", "urgent", "channel.unregistered_sender", "channel.unknown_recipient",
-    "media_consent", "scope", "content.unread",
+    "media_consent", "scope", "content.unread", "channel.unverified_sender",
 }  # fmt: skip
 
 ROSTER = FixtureRoster()
@@ -241,6 +242,7 @@ def test_the_default_pack_holds_content_escalates_danger_and_lets_mild_profanity
         "channel.unknown_recipient": "block",
         "media_consent": "hold",
         "content.unread": "hold",
+        "channel.unverified_sender": "hold",
     }
     assert {r: rules[r]["action"] for r in OUR_RULES} == expected
 
@@ -667,6 +669,9 @@ def _every_rule_but_content() -> Pack:
     text = DEFAULT_TOML.read_text(encoding="utf-8")
     tables = text.split("\n[rules.")
     kept = [t for t in tables[1:] if not t.startswith(('"content.', '"model.', '"channel.personal_content"'))]
-    ours = (QuietHours, GuardianHours, Urgent, UnregisteredSender, UnknownRecipient, MediaConsent, Scope)
+    ours = (
+        QuietHours, GuardianHours, Urgent, UnregisteredSender, UnknownRecipient, MediaConsent, Scope,
+        UnverifiedSender,
+    )  # fmt: skip
     known = {cls.id: RuleType.of(cls) for cls in ours}
     return parse_pack(tables[0] + "".join("\n[rules." + t for t in kept), "default-without-content", known)

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import aiosmtplib
 import pytest
 
-from gateway.service import Relay
-from tests.conftest import Downstream
+from gateway.directory import Directory
+from gateway.service import Relay, running_relay
+from tests.conftest import Downstream, give_passwords, relay_settings
+from tests.dns_zone import DnsZone, serving
 from tests.mail import archive_rows, compose, parse, submit
 
 REYES = "dreyes@nusd.example.org"
 PATEL = "spatel@students.nusd.example.org"
+
+
+@pytest.fixture
+async def relay(tmp_path: Path, downstream: Downstream, directory: Directory) -> AsyncIterator[Relay]:
+    """The sample district's relay. Port 25 checks who a reply is from in DNS; in this zone the students'
+    domain lets this machine send for it (as it would the district's own mail servers), so a student's
+    reply passes SPF in alignment and goes out as before."""
+    zone = DnsZone({("students.nusd.example.org", "TXT"): ["v=spf1 ip4:127.0.0.1 -all"]})
+    async with serving(zone):
+        settings = relay_settings(tmp_path, downstream.port, smtp={"inbound_dns_resolver": zone.address})
+        give_passwords(settings, REYES)
+        async with running_relay(settings, directory) as running:
+            yield running
 
 
 async def conversation_address(relay: Relay, downstream: Downstream) -> str:
@@ -48,6 +66,7 @@ async def test_a_students_reply_reaches_the_teacher_guardians_and_principal(
         r for r in archive_rows(relay.settings.archive.sqlite_path, "message") if r["payload"]["conversation"]
     ]
     assert replies and replies[0]["payload"]["sender"]["person_id"] == "s-patel"
+    assert replies[0]["payload"]["sender_auth"]["aligned"] is True  # verified, not taken on its word
 
 
 async def test_a_forged_token_is_refused_550(relay: Relay) -> None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from archive.sqlite import SqliteStore, Writer
-from gateway import notices, review
+from gateway import conversations, notices, review
 from gateway.config import Settings, load_settings
 from gateway.decide import PolicyDecider
 from gateway.directory import Directory
@@ -76,7 +76,8 @@ def _show(args: argparse.Namespace) -> int:
         print(f"chaperone: no archived message {args.message_id}", file=sys.stderr)
         return 1
     for record in records:
-        print(json.dumps(record, indent=2, ensure_ascii=False))
+        # A conversation address is a way in for whoever reads it: only its first characters are shown.
+        print(json.dumps(conversations.mask_tokens(record), indent=2, ensure_ascii=False))
     return 0
 
 

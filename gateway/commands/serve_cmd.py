@@ -18,7 +18,13 @@ from adapters.roster_import import import_roster
 from gateway import logs
 from gateway.config import Settings, load_settings
 from gateway.credentials import StaffCredentials
-from gateway.processes import ROLES, stop_when_supervisor_exits, supervise
+from gateway.processes import (
+    ROLES,
+    bind_listeners,
+    inherited_listeners,
+    stop_when_supervisor_exits,
+    supervise,
+)
 from gateway.roster_snapshot import roster_snapshot_path, save_directory
 from gateway.service import Relay, running_delivery, running_relay
 
@@ -46,10 +52,19 @@ def _serve(args: argparse.Namespace) -> int:
         command = [sys.executable, "-m", "gateway.cli", *config, "serve", "--process"]
         children = [(f"acceptance-{n}", [*command, "acceptance"]) for n in range(settings.smtp.processes)]
         children.append(("delivery", [*command, "delivery"]))
-        asyncio.run(_until_signal(partial(supervise, children)))
+        sockets = bind_listeners(_listen_addresses(settings))
+        asyncio.run(_until_signal(partial(supervise, children, sockets=sockets)))
     else:
         asyncio.run(_run_until_signal(settings, announce=None))
     return 0
+
+
+def _listen_addresses(settings: Settings) -> dict[str, str]:
+    smtp = settings.smtp
+    addresses = {"submission": smtp.submission, "inbound": smtp.inbound}
+    if smtp.tls_cert is not None:
+        addresses["submission_tls"] = smtp.submission_tls
+    return {name: address for name, address in addresses.items() if address}
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -59,7 +74,13 @@ def _demo(args: argparse.Namespace) -> int:
             "data_dir": data_dir,
             "roster": {"path": Path(args.roster) if args.roster else Settings().roster.path},
             "archive": {"url": f"sqlite:///{data_dir / 'archive.db'}"},
-            "smtp": {"require_tls": False, "submission": "127.0.0.1:2525", "inbound": "127.0.0.1:2526"},
+            # The demo runs without DNS: a reply's sender domain cannot be verified, so it is not asked to be.
+            "smtp": {
+                "require_tls": False,
+                "submission": "127.0.0.1:2525",
+                "inbound": "127.0.0.1:2526",
+                "verify_inbound_senders": False,
+            },
             "delivery": {"target": f"maildir:{data_dir / 'maildir'}"},
         }
     )
@@ -125,7 +146,7 @@ async def _run_child(settings: Settings, role: str, stop: asyncio.Event) -> None
         async with running_delivery(settings):
             await stop.wait()
     else:
-        async with running_relay(settings, deliver=False, reuse_port=True):
+        async with running_relay(settings, deliver=False, sockets=inherited_listeners()):
             _freeze_what_lives_as_long_as_the_relay()
             await stop.wait()
     watch.cancel()

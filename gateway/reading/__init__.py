@@ -96,10 +96,17 @@ def _read_unparsed(raw: bytes) -> _Reading:
 
 
 def read_email(
-    raw: bytes, *, message_id: str, sender: Party, recipients: tuple[Party, ...], received_at: datetime
+    raw: bytes,
+    *,
+    message_id: str,
+    sender: Party,
+    recipients: tuple[Party, ...],
+    received_at: datetime,
+    sender_verified: bool | None = None,
 ) -> Message:
     """The message the rules read from a received e-mail. Never raises; ``sent_at`` is ``received_at``
-    because a client's Date header is whatever the client says."""
+    because a client's Date header is whatever the client says. ``sender_verified`` is what the relay
+    found out about an unauthenticated sender (SPF/DKIM/DMARC), passed through to the rules."""
     try:
         reading = _read_mime(raw)
     except Exception:
@@ -120,6 +127,7 @@ def read_email(
         urgent=reading.urgent,
         pictured=reading.pictured,
         unread=tuple(sorted(reading.skipped)),
+        sender_verified=sender_verified,
     )
 
 

@@ -41,27 +41,29 @@ class _BoundedHeaders(Compat32):
 
 _POLICY = _BoundedHeaders()
 _BOUNDARY_PARAM = re.compile(rb"[ \t]*\*?[0-9]*\*?[ \t]*=")
+_BOUNDARY_WORD = re.compile(rb"boundary", re.IGNORECASE)
+_MESSAGE_WORD = re.compile(rb"message/", re.IGNORECASE)
 
 
 def _nestings(raw: bytes) -> tuple[list[int], int]:
     """Where multiparts (a boundary parameter) and message/* parts may be declared, in order, and how far
     that is known: the parser may not read past the ``_MAX_NESTINGS``-th, nor past ``_MAX_DECOYS``
     "boundary" words (finding the declarations among more would itself cost too much)."""
-    lowered = raw.lower()
     nestings: list[int] = []
     known = len(raw)
-    for needle in (b"boundary", b"message/"):
+    for needle in (_BOUNDARY_WORD, _MESSAGE_WORD):  # case-insensitive searches: no lowered copy of raw
         found = looked = 0
-        at = lowered.find(needle)
-        while at >= 0 and found <= _MAX_NESTINGS:
+        hit = needle.search(raw)
+        while hit is not None and found <= _MAX_NESTINGS:
+            at = hit.start()
             looked += 1
             if looked > _MAX_DECOYS:
                 known = min(known, at)
                 break
-            if needle == b"message/" or _BOUNDARY_PARAM.match(lowered, at + len(needle)):
+            if needle is _MESSAGE_WORD or _BOUNDARY_PARAM.match(raw, hit.end()):
                 nestings.append(at)
                 found += 1
-            at = lowered.find(needle, at + 1)
+            hit = needle.search(raw, at + 1)
     nestings.sort()
     if len(nestings) > _MAX_NESTINGS:
         known = min(known, nestings[_MAX_NESTINGS])

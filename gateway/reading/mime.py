@@ -20,6 +20,7 @@ from gateway.reading.charsets import _clean, _decode, _header_text, _one_line, _
 from gateway.reading.html_text import _markup_text, without_comments
 from gateway.reading.limits import FILENAME_LIMIT, MAX_DEPTH, MAX_PARTS, TEXT_LIMIT
 from gateway.reading.quoting import _tidy, split_history
+from gateway.reading.sniffing import attachment_of, inline_pictures
 from policies.message import Attachment
 
 _READ_LIMIT = 2 * TEXT_LIMIT  # characters of all text parts we read; markup counts twice (it costs so)
@@ -94,6 +95,7 @@ class _Reading:
         decoded = _clean(_decode(data[:limit], label, complete=len(data) <= limit))
         if markup:
             decoded = without_comments(decoded)
+            self.attachments.extend(inline_pictures(decoded))
         decoded = _BLANK_RUN.sub(_one_blank, decoded)
         if len(data) > limit or len(decoded) > allowance:
             self.skipped.add("text beyond the reading budget")
@@ -190,9 +192,7 @@ def _read_leaf(part: MimePart, into: _Into, reading: _Reading) -> bool:
             return False
     data = _payload(part)
     filename = _filename(part)
-    reading.attachments.append(
-        Attachment(filename, _content_type(part, filename), None if data is None else len(data))
-    )
+    reading.attachments.extend(attachment_of(filename, _content_type(part, filename), data))
     return True
 
 

@@ -122,21 +122,23 @@ class ContentModel:
         words = tokens(canonical)
         if len(self._word_index) + len(words) > _WORD_CACHE_LIMIT:
             self._word_index.clear()  # hostile input with endless new words: memory stays bounded
-        rows = [self._word_row(w) for w in words]  # first: it may grow the table
+        word_row = self._word_row
+        rows = [word_row(w) for w in words]  # first: it may grow the table
+        get = self.rows.get
         pairs = [
-            (i, row)
-            for i, pair in enumerate(pair_features(words), start=1)
-            if (row := self.rows.get(pair, -1)) >= 0
+            (i, row) for i, pair in enumerate(pair_features(words), start=1) if (row := get(pair, -1)) >= 0
         ]
         spans = _windows(len(words))
-        if len(spans) == 1:  # most messages: one sum, no windows
+        size = len(self.categories)
+        if len(spans) == 1:  # most messages: one sum, no windows (few numpy calls: each costs µs)
             total = self._word_shares[rows].sum(axis=0)
             if pairs:
                 total += self._shares[[row for _, row in pairs]].sum(axis=0)
-            sums = total[None, :]
-        else:
-            sums = self._window_sums(rows, pairs, spans)
-        size = len(self.categories)
+            norm = float(total[size])
+            logits = total[:size] / math.sqrt(norm) + self.intercept if norm > 0 else self.intercept
+            values = tuple(1.0 / (1.0 + math.exp(-z)) for z in logits.tolist())
+            return Scores(self.categories, values, (spans[0],) * size, tuple(words))
+        sums = self._window_sums(rows, pairs, spans)
         norms = np.sqrt(np.maximum(sums[:, size], 1e-12))
         logits = np.where(sums[:, size : size + 1] > 0, sums[:, :size] / norms[:, None], 0.0) + self.intercept
         best = logits.argmax(axis=0)
@@ -163,9 +165,10 @@ class ContentModel:
         column = self.categories.index(category)
         start, end = scores.windows[column]
         words = scores.words[start:end]
+        shares = self._word_shares[[self._word_row(w) for w in words], column].tolist()
         by_term: dict[str, float] = {}
-        for word in words:
-            by_term[word] = by_term.get(word, 0.0) + float(self._word_shares[self._word_row(word), column])
+        for word, share in zip(words, shares, strict=True):
+            by_term[word] = by_term.get(word, 0.0) + share
         for a, b in pairwise(words):
             row = self.rows.get(f"b:{a} {b}", -1)
             if row >= 0:

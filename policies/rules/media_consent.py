@@ -262,7 +262,10 @@ def _read(message: Message, media: Sequence[Attachment], names: _Names) -> _Read
             or bool(named)
             or bool(tokens & _MEDIA_WORDS)
         )
-        shows.append(strong or file_strong or (not (thing or file_thing) and (weak or file_weak)))
+        # A camera's picture shows what a camera points at: a file name saying "chart" does not make it
+        # one; only the sender's words can ("a photo of the whiteboard").
+        camera = attachment.camera and not thing
+        shows.append(strong or file_strong or camera or (not (thing or file_thing) and (weak or file_weak)))
     reading.shows_people = any(shows)
     return reading
 

@@ -29,6 +29,12 @@ from policies.message import Message
 from policies.parties import Role
 from policies.patterns import Found, Phrases, compile_pattern, distinct, evidence_hit, find, phrase
 from policies.rules import Hit
+from policies.rules.channel_evasions import (
+    app_invitations,
+    bare_handles,
+    spelled_addresses,
+    spelled_numbers,
+)
 from policies.text import NormalText, fold, normalise
 
 _SEVEN_DIGITS = re.compile(r"\d(?:[\s().\-]{0,3}\d){6,}")
@@ -243,6 +249,14 @@ class PersonalChannelRule:
         found.extend(self._numbers(text, official))
         found.extend(self._addresses(text, official))
         found.extend(self._accounts(text, official))
+        folded = text.folded.text
+        evasions = [
+            *spelled_numbers(folded),
+            *spelled_addresses(folded),
+            *app_invitations(folded),
+            *bare_handles(folded, official.accounts),
+        ]
+        found.extend(Found(f.label, *text.folded.source(f.start, f.end)) for f in evasions)
         return [
             evidence_hit(self.category, f.label, text.original, f.start, f.end, Severity.MEDIUM)
             for f in distinct(found)
@@ -284,7 +298,8 @@ class PersonalChannelRule:
         for run in _SEVEN_DIGITS.finditer(text.folded.text):
             start, end = text.folded.source(run.start(), run.end())
             begin = max(start - 8, done, 0)
-            window = original[begin : end + 4]
+            # A number split over lines is one number to a reader; phonenumbers stops at a line break.
+            window = original[begin : end + 4].replace("\n", " ").replace("\r", " ")
             for match in phonenumbers.PhoneNumberMatcher(window, self.options.region):
                 number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
                 if number in official.numbers or _SSN_SHAPE.fullmatch(match.raw_string):

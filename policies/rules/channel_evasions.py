@@ -1,0 +1,92 @@
+"""Personal channels written around the patterns: a number spelled out in words, an address written
+"name at gmail dot com", a handle given with "add me" and no platform's name (or only its ghost 👻).
+
+Helpers of ``channel.personal_content`` (no rule of their own): each reads the folded text and says where
+it found what, in folded offsets (``NormalText.folded.source`` maps them back). Leetspeak and spaced
+letters ("sn4pch4t", "s n a p c h a t") are already undone by ``policies.text`` before any pattern reads.
+"""
+
+from __future__ import annotations
+
+import re
+
+from policies.patterns import Found
+
+_DIGIT_WORDS = (
+    "zero|oh|o|one|two|three|four|five|six|seven|eight|nine"
+    "|cero|uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve"
+)
+# Seven or more digits, at least three of them spelled out, with spaces, commas, dots or dashes between.
+_SPELLED_NUMBER = re.compile(
+    rf"(?<![a-z0-9])(?:(?:{_DIGIT_WORDS}|\d)(?:[\s,.\-]{{1,3}}|(?=\d))){{6,}}(?:{_DIGIT_WORDS}|\d)(?![a-z0-9])"
+)
+_SPELLED_WORD = re.compile(rf"(?<![a-z0-9])(?:{_DIGIT_WORDS})(?![a-z0-9])")
+_NUMBER_CUE = re.compile(
+    r"(?<![a-z0-9])(?:text|call|cell|phone|number|num|#|whatsapp|signal|reach|llam\w*|numero|cel|celular"
+    r"|escrib\w*|manda\w*)(?![a-z0-9])"
+)
+_PERSONAL_MAIL = "gmail|yahoo|hotmail|outlook|icloud|aol|protonmail|proton|live|msn|ymail|me"
+_SPELLED_ADDRESS = re.compile(
+    rf"(?<![a-z0-9])[a-z0-9][a-z0-9._-]{{1,40}}\s*(?:\(?\s*(?:at|arroba)\s*\)?|\[at\]|@)\s*"
+    rf"(?:{_PERSONAL_MAIL})\s*(?:\(?\s*(?:dot|punto)\s*\)?|\[dot\]|\.)\s*(?:com|net|org)(?![a-z0-9])"
+)
+_INVITING = re.compile(
+    r"(?<![a-z0-9])(?:add me|follow me|find me|dm me|hit me up|look me up|friend me|agregame|agregueme"
+    r"|sigueme|sigame|buscame|busqueme)(?![a-z0-9])|👻"
+)
+# A handle: letters with digits, dots or underscores (coach.o_22, msreyes_bio), not a word, time or address.
+_HANDLE_SHAPE = re.compile(
+    r"(?<![\w@./])@?([a-z][a-z0-9]*[._][a-z0-9._]*[a-z0-9]|[a-z]+\d{2,}[a-z0-9]*)(?![\w@]|\.\w)"
+)
+_SENTENCE_WINDOW = 120  # characters around an invitation where the handle may stand
+_WEB_ENDINGS = ("com", "org", "net", "edu", "gov")
+# Private messaging apps whose names are everyday words ("signal", "line"): only as a place to talk.
+_APP_INVITE = re.compile(
+    r"(?<![a-z0-9])(?:message|text|msg|dm|hit|reach|find|add|call|write|chat with|talk to|escribeme|escribame"
+    r"|mandame|mandeme|hablame|hableme) me (?:on|in|via|through|by|en|por) (?:signal|telegram|line|session"
+    r"|wickr|threema|kik|viber|groupme)(?![a-z0-9])"
+)
+
+
+def spelled_numbers(folded: str) -> list[Found]:
+    """Phone numbers spelled out ("three one two, five five five, oh one four four") beside a word that
+    says it is a number to use; counting drills and scores have no such word."""
+    found = []
+    for match in _SPELLED_NUMBER.finditer(folded):
+        if len(_SPELLED_WORD.findall(match.group())) < 3:
+            continue  # written in digits: the number patterns read those
+        nearby = folded[max(0, match.start() - 60) : match.end() + 30]
+        if _NUMBER_CUE.search(nearby):
+            found.append(Found("a phone number spelled out in words", match.start(), match.end()))
+    return found
+
+
+def spelled_addresses(folded: str) -> list[Found]:
+    """A personal address written so that no address pattern sees it: "dana.reyes at gmail dot com"."""
+    return [
+        Found("a personal e-mail address written out", m.start(), m.end())
+        for m in _SPELLED_ADDRESS.finditer(folded)
+    ]
+
+
+def app_invitations(folded: str) -> list[Found]:
+    """ "Message me on Signal": a private app named by a word the platform list treats as everyday."""
+    return [
+        Found("an invitation to a private messaging app", m.start(), m.end())
+        for m in _APP_INVITE.finditer(folded)
+    ]
+
+
+def bare_handles(folded: str, official_accounts: frozenset[str]) -> list[Found]:
+    """A handle offered with "add me", "find me", "follow me" (or Snapchat's ghost) but no platform named."""
+    found = []
+    for invite in _INVITING.finditer(folded):
+        start = max(0, invite.start() - _SENTENCE_WINDOW // 2)
+        window = folded[start : invite.end() + _SENTENCE_WINDOW]
+        for handle in _HANDLE_SHAPE.finditer(window):
+            name = handle.group(1)
+            if name in official_accounts or name.rsplit(".", 1)[-1] in _WEB_ENDINGS:
+                continue
+            found.append(Found("a personal handle offered", start + handle.start(), start + handle.end()))
+            break
+    return found
