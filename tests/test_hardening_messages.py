@@ -178,8 +178,9 @@ async def test_a_threat_is_found_wherever_a_client_would_show_it(
             "".join(f"--b{i}\nContent-Type: multipart/mixed; boundary=b{i + 1}\n\n" for i in range(40))
             + "--b40--",
         ),
+        ("Content-Type: text/plain", "--\n" * 30_000 + THREAT),  # the text after them was never read
     ],
-    ids=["520 parts", "nesting 40 deep"],
+    ids=["520 parts", "nesting 40 deep", "30,000 boundary-like lines"],
 )
 async def test_a_message_the_reader_cannot_read_whole_is_held(
     relay: Relay, downstream: Downstream, shape: tuple[str, str]

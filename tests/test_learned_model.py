@@ -27,7 +27,7 @@ needs_model = pytest.mark.skipif(SHIPPED is None, reason="no model file built (m
 TEACHER, STUDENT = "dreyes@nusd.example.org", "spatel@students.nusd.example.org"
 
 
-def tiny_model(flag: float = 0.5, hold: float = 0.8) -> ContentModel:
+def tiny_model(flag: float = 0.5, hold: float = 0.8, damping: float = 0.0) -> ContentModel:
     """A hand-made model: 'threat' reads "regret" and "<re" and the pair "you will"."""
     vocabulary = ["w:regret", "c:<re", "b:you will", "w:hello"]
     weights = np.zeros((4, 2), dtype=np.float32)
@@ -41,27 +41,29 @@ def tiny_model(flag: float = 0.5, hold: float = 0.8) -> ContentModel:
         flag=np.array([flag, flag], dtype=np.float32),
         hold=np.array([hold, hold], dtype=np.float32),
         metadata={"test": True},
+        damping=damping,
     )
 
 
 def reference_logit(model: ContentModel, text: str, column: int) -> float:
-    """The score as training computes it: x_f = tf_f·idf_f / sqrt(Σ tf_g·idf_g²)."""
+    """The score as training computes it: x_f = tf_f·idf_f / sqrt(Σ tf_g·idf_g² + damping)."""
     counts: dict[int, int] = {}
     for feature in features(text):
         if feature in model.rows:
             counts[model.rows[feature]] = counts.get(model.rows[feature], 0) + 1
     if not counts:
         return float(model.intercept[column])
-    norm = sum(tf * float(model.idf[row]) ** 2 for row, tf in counts.items()) ** 0.5
+    norm = (sum(tf * float(model.idf[row]) ** 2 for row, tf in counts.items()) + model.damping) ** 0.5
     dot = sum(
         tf * float(model.idf[row]) * float(model.coefficients[row, column]) for row, tf in counts.items()
     )
     return dot / norm + float(model.intercept[column])
 
 
+@pytest.mark.parametrize("damping", [0.0, 25.0])
 @pytest.mark.parametrize("text", ["you will regret this", "hello hello regret", "nothing known here", ""])
-def test_scores_match_the_training_formula_word_by_word(text: str) -> None:
-    model = tiny_model()
+def test_scores_match_the_training_formula_word_by_word(text: str, damping: float) -> None:
+    model = tiny_model(damping=damping)
     logit = reference_logit(model, text, 0)
     assert model.scores(text).of("threat") == pytest.approx(1 / (1 + np.exp(-logit)))
 
@@ -80,6 +82,12 @@ def test_a_long_text_is_scored_by_its_worst_window_and_windows_add_up() -> None:
     assert "regret" in window_text
 
 
+def test_damping_keeps_a_text_of_one_weak_word_near_the_intercept() -> None:
+    plain, damped = tiny_model(), tiny_model(damping=25.0)
+    assert damped.scores("hello").of("threat") > plain.scores("hello").of("threat")  # weight -1, pulled to b
+    assert damped.scores("rex").of("threat") < plain.scores("rex").of("threat")  # a weak positive, likewise
+
+
 def test_explain_names_the_words_that_raised_the_score() -> None:
     model = tiny_model()
     scores = model.scores("hello you will regret it")
@@ -94,6 +102,7 @@ def test_a_saved_model_loads_with_the_same_scores_and_the_same_bytes(tmp_path: P
     assert first.read_bytes() == second.read_bytes()  # reproducible: the digest names the model
     loaded = ContentModel.load(first)
     assert loaded.digest.startswith("sha256:") and loaded.metadata == {"test": True}
+    assert loaded.damping == model.damping
     assert loaded.scores("you will regret").values == pytest.approx(model.scores("you will regret").values)
 
 

@@ -2,10 +2,11 @@
 once, scoring a message in tens of microseconds.
 
 The score of a category is a probability, ``sigmoid(w · x + b)``, where ``x_f = tf_f · idf_f / n`` and
-``n = sqrt(Σ_g tf_g · idf_g²)``. That normalisation is chosen because it adds up word by word: each word's
-share of ``w · x`` and of ``n²`` is computed once and remembered, so a message costs a few dictionary
-lookups and one sum per category. A long message is also scored in windows of 40 words overlapping by
-half, and the highest score counts, so one bad sentence in a long e-mail is not diluted by the rest.
+``n = sqrt(Σ_g tf_g · idf_g² + d)`` (``d``, the damping, keeps a text of two words from being all signal).
+That normalisation is chosen because it adds up word by word: each word's share of ``w · x`` and of ``n²``
+is computed once and remembered, so a message costs a few dictionary lookups and one sum per category. A
+long message is also scored in windows of 40 words overlapping by half, and the highest score counts, so
+one bad sentence in a long e-mail is not diluted by the rest.
 
 Each category has two thresholds, chosen on held-out writers: ``flag`` (recall first) and ``hold`` (few
 false positives). ``explain`` names the words that raised a score most.
@@ -63,6 +64,7 @@ class ContentModel:
         flag: Vector,
         hold: Vector,
         metadata: dict[str, Any],
+        damping: float = 0.0,
         digest: str = "",
     ) -> None:
         self.vocabulary = vocabulary
@@ -78,6 +80,9 @@ class ContentModel:
         self.flag = dict(zip(categories, (float(t) for t in flag), strict=True))
         self.hold = dict(zip(categories, (float(t) for t in hold), strict=True))
         self.metadata = metadata
+        # Added to the squared norm, so that a text of two or three words, whose few weights the norm would
+        # blow up, leans to the intercept unless its words are strong ones ("Lab report" is no profanity).
+        self.damping = damping
         self.digest = digest
         self._word_index: dict[str, int] = {}
         self._word_shares: Matrix = np.zeros((1024, len(categories) + 1))
@@ -97,6 +102,7 @@ class ContentModel:
                 flag=stored["flag"],
                 hold=stored["hold"],
                 metadata=json.loads(bytes(stored["metadata"]).decode("utf-8")),
+                damping=float(stored["damping"]) if "damping" in stored.files else 0.0,
                 digest="sha256:" + hashlib.sha256(content).hexdigest(),
             )
 
@@ -113,6 +119,7 @@ class ContentModel:
             flag=np.array([self.flag[c] for c in self.categories], dtype=np.float32),
             hold=np.array([self.hold[c] for c in self.categories], dtype=np.float32),
             metadata=np.frombuffer(json.dumps(self.metadata, sort_keys=True).encode(), dtype=np.uint8),
+            damping=np.array(self.damping, dtype=np.float64),
         )
 
     # --- scoring -----------------------------------------------------------------------------------
@@ -135,11 +142,12 @@ class ContentModel:
             if pairs:
                 total += self._shares[[row for _, row in pairs]].sum(axis=0)
             norm = float(total[size])
-            logits = total[:size] / math.sqrt(norm) + self.intercept if norm > 0 else self.intercept
+            scale = 1.0 / math.sqrt(norm + self.damping) if norm > 0 else 0.0
+            logits = total[:size] * scale + self.intercept
             values = tuple(1.0 / (1.0 + math.exp(-z)) for z in logits.tolist())
             return Scores(self.categories, values, (spans[0],) * size, tuple(words))
         sums = self._window_sums(rows, pairs, spans)
-        norms = np.sqrt(np.maximum(sums[:, size], 1e-12))
+        norms = np.sqrt(np.maximum(sums[:, size] + self.damping, 1e-12))
         logits = np.where(sums[:, size : size + 1] > 0, sums[:, :size] / norms[:, None], 0.0) + self.intercept
         best = logits.argmax(axis=0)
         values = tuple(1.0 / (1.0 + math.exp(-z)) for z in logits[best, range(size)].tolist())
