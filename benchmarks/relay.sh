@@ -19,6 +19,9 @@ ROUNDS=${ROUNDS:-5}
 WARMUP=${WARMUP:-1000}
 IDLE=${IDLE:-20}
 PROCESSES=${PROCESSES:-2}
+# The policy pack: "default" (rules and the learned model), or benchmarks/rules-only.toml to measure what the
+# model costs the relay (PACK=benchmarks/rules-only.toml make bench).
+PACK=${PACK:-default}
 PY=${PY:-.venv/bin/python}
 SENDER=dreyes@nusd.example.org
 STUDENT=spatel@students.nusd.example.org
@@ -72,6 +75,8 @@ processes = $PROCESSES
 target = "smtp://127.0.0.1:$sink"
 workers = ${WORKERS:-8}
 nice = ${NICE:-10}
+[policy]
+pack = "$PACK"
 [logging]
 level = "warning"
 TOML

@@ -1,6 +1,6 @@
 """Worst-case cost of reading and deciding crafted hostile messages, per step and per rule.
 
-    .venv/bin/python benchmarks/worst_case.py [--sizes 100000,1000000,25000000] [--rules-up-to 1000000]
+    .venv/bin/python benchmarks/worst_case.py [--sizes 100000,1000000,25000000] [--rules-up-to BYTES]
 
 Each shape is a message built to hit one known weak spot (folded header lines, repeated insults or phone
 numbers without a sentence end, thousands of MIME boundaries, HTML comments, base64 attachments...). For
@@ -71,7 +71,7 @@ SHAPES: dict[str, Callable[[int], bytes]] = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100000,1000000,25000000")
-    parser.add_argument("--rules-up-to", type=int, default=1_000_000)
+    parser.add_argument("--rules-up-to", type=int, default=30_000_000)
     parser.add_argument("--district", type=Path, default=SHARED / "district-sample")
     args = parser.parse_args()
     directory = import_roster(args.district).directory

@@ -37,16 +37,17 @@ class Engine:
             for config in pack.rules
             if config.settings.enabled
         )
+        self._detectors = {
+            running.config.id: digest
+            for running in self._running
+            if (digest := getattr(running.rule, "digest", None))
+        }
 
     @property
     def detectors(self) -> dict[str, str]:
         """What besides the rules' code decided, by digest (the learned model): so a decision can be
         replayed with the same model."""
-        return {
-            running.config.id: digest
-            for running in self._running
-            if (digest := getattr(running.rule, "digest", None))
-        }
+        return self._detectors
 
     @property
     def rule_ids(self) -> tuple[str, ...]:

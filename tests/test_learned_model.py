@@ -222,3 +222,23 @@ def test_the_canonical_text_is_what_the_model_reads() -> None:
         "😍",
     ]
     assert sum(f.startswith("c:") for f in features("hola")) == 9  # 3-, 4- and 5-grams of "<hola>"
+
+
+def test_training_is_reproducible(tmp_path: Path) -> None:
+    """`make model` twice on the same corpus gives the same bytes, so the digest in a decision names a model
+    anyone can rebuild. Two small batches of two writers stand in for the corpus."""
+    from gateway.commands.model_cmd import REPOSITORY_CORPUS
+    from policies.learned import training
+
+    corpus = tmp_path / "batches"
+    corpus.mkdir()
+    for name in ("a1.jsonl", "c1.jsonl"):
+        (corpus / name).write_bytes((REPOSITORY_CORPUS / name).read_bytes())
+    digests = []
+    for attempt in range(2):
+        out = tmp_path / f"model-{attempt}.npz"
+        trained = training.train(corpus)
+        trained.model.save(out)
+        digests.append(ContentModel.load(out).digest)
+        assert trained.model.metadata["batches"] == ["a1", "c1"]
+    assert digests[0] == digests[1]

@@ -29,7 +29,8 @@ def plain_word(word: str) -> str:
 
 
 def tokens(canonical: str) -> list[str]:
-    return [plain_word(t) for t in _TOKEN.findall(canonical, 0, len(canonical))[:MAX_TOKENS]]
+    found = _TOKEN.findall(canonical, 0, len(canonical))[:MAX_TOKENS]
+    return [t if t.isascii() else plain_word(t) for t in found]
 
 
 def word_features(word: str) -> list[str]:

@@ -23,20 +23,20 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from policies.learned.features import pair_features, tokens, word_features
+from policies.learned.features import tokens, word_features
 
 PACKAGED = "content-model.npz"
 WINDOW = 40  # words: about two sentences
 _WORD_CACHE_LIMIT = 100_000  # words remembered with their share of the score; forgotten when full
 Vector = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
+Shares = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,8 @@ class Scores:
     values: tuple[float, ...]
     windows: tuple[tuple[int, int], ...]  # (first word, end) of the best window per category
     words: tuple[str, ...]
+    rows: tuple[int, ...] = ()  # each word's row of the model's word table (``explain`` reads them)
+    pairs: tuple[tuple[int, int], ...] = ()  # (position of a pair's second word, vocabulary row)
 
     def of(self, category: str) -> float:
         return self.values[self.categories.index(category)]
@@ -72,9 +74,11 @@ class ContentModel:
         self.coefficients = weights.astype(np.float32)
         self.idf = idf.astype(np.float32)
         # One row per feature: its weight per category times its IDF, then its IDF squared (the norm).
-        self._shares: Matrix = np.hstack(
+        # float32: half the memory the cache must hold beside the rules' tables; sums of a few dozen terms
+        # lose nothing a threshold could notice.
+        self._shares: Shares = np.hstack(
             [weights.astype(np.float64) * idf[:, None], (idf.astype(np.float64) ** 2)[:, None]]
-        )
+        ).astype(np.float32)
         self.intercept = intercept.astype(np.float64)
         self.categories = categories
         self.flag = dict(zip(categories, (float(t) for t in flag), strict=True))
@@ -85,7 +89,13 @@ class ContentModel:
         self.damping = damping
         self.digest = digest
         self._word_index: dict[str, int] = {}
-        self._word_shares: Matrix = np.zeros((1024, len(categories) + 1))
+        self._char_grams = any(feature.startswith("c:") for feature in vocabulary)
+        self._pairs: dict[str, dict[str, int]] = {}  # first word -> second word -> row of "b:first second"
+        for row, feature in enumerate(vocabulary):
+            if feature.startswith("b:") and " " in feature:
+                first, second = feature[2:].split(" ", 1)
+                self._pairs.setdefault(first, {})[second] = row
+        self._word_shares: Shares = np.zeros((1024, len(categories) + 1), dtype=np.float32)
 
     # --- loading and saving ------------------------------------------------------------------------
 
@@ -129,11 +139,15 @@ class ContentModel:
         words = tokens(canonical)
         if len(self._word_index) + len(words) > _WORD_CACHE_LIMIT:
             self._word_index.clear()  # hostile input with endless new words: memory stays bounded
-        word_row = self._word_row
-        rows = [word_row(w) for w in words]  # first: it may grow the table
-        get = self.rows.get
+        index = self._word_index
+        rows = [index[w] if w in index else self._new_word(w) for w in words]  # first: may grow the table
+        # Pairs by the first word's known followers: no string is built for the many pairs the model
+        # does not know.
+        follows = self._pairs.get
         pairs = [
-            (i, row) for i, pair in enumerate(pair_features(words), start=1) if (row := get(pair, -1)) >= 0
+            (i, row)
+            for i in range(1, len(words))
+            if (after := follows(words[i - 1])) is not None and (row := after.get(words[i], -1)) >= 0
         ]
         spans = _windows(len(words))
         size = len(self.categories)
@@ -145,20 +159,23 @@ class ContentModel:
             scale = 1.0 / math.sqrt(norm + self.damping) if norm > 0 else 0.0
             logits = total[:size] * scale + self.intercept
             values = tuple(1.0 / (1.0 + math.exp(-z)) for z in logits.tolist())
-            return Scores(self.categories, values, (spans[0],) * size, tuple(words))
+            return Scores(
+                self.categories, values, (spans[0],) * size, tuple(words), tuple(rows), tuple(pairs)
+            )
         sums = self._window_sums(rows, pairs, spans)
         norms = np.sqrt(np.maximum(sums[:, size] + self.damping, 1e-12))
         logits = np.where(sums[:, size : size + 1] > 0, sums[:, :size] / norms[:, None], 0.0) + self.intercept
         best = logits.argmax(axis=0)
         values = tuple(1.0 / (1.0 + math.exp(-z)) for z in logits[best, range(size)].tolist())
-        return Scores(self.categories, values, tuple(spans[i] for i in best.tolist()), tuple(words))
+        windows = tuple(spans[i] for i in best.tolist())
+        return Scores(self.categories, values, windows, tuple(words), tuple(rows), tuple(pairs))
 
     def _window_sums(
         self, rows: list[int], pairs: list[tuple[int, int]], spans: list[tuple[int, int]]
     ) -> Matrix:
         """Each window's sum of shares, from running totals: a pair counts at the position of its second
         word, and a pair straddling a window's first word is taken out again (it belongs before)."""
-        words_only = self._word_shares[rows]
+        words_only = self._word_shares[rows].astype(np.float64)  # running totals of thousands of terms
         shares = words_only.copy()
         if pairs:
             shares[[i for i, _ in pairs]] += self._shares[[row for _, row in pairs]]
@@ -173,30 +190,28 @@ class ContentModel:
         column = self.categories.index(category)
         start, end = scores.windows[column]
         words = scores.words[start:end]
-        shares = self._word_shares[[self._word_row(w) for w in words], column].tolist()
+        shares = self._word_shares[list(scores.rows[start:end]), column].tolist()
         by_term: dict[str, float] = {}
         for word, share in zip(words, shares, strict=True):
             by_term[word] = by_term.get(word, 0.0) + share
-        for a, b in pairwise(words):
-            row = self.rows.get(f"b:{a} {b}", -1)
-            if row >= 0:
-                pair = f"{a} {b}"
+        for position, row in scores.pairs:
+            if start < position < end:
+                pair = f"{scores.words[position - 1]} {scores.words[position]}"
                 by_term[pair] = by_term.get(pair, 0.0) + float(self._shares[row, column])
         ranked = sorted(((value, term) for term, value in by_term.items() if value > 0), reverse=True)
         return [term for _, term in ranked[:top]]
 
-    def _word_row(self, word: str) -> int:
-        """The row of ``_word_shares`` holding ``word``'s share (its features' weights x IDF, summed)."""
-        row = self._word_index.get(word)
-        if row is None:
-            row = len(self._word_index)
-            if row >= len(self._word_shares):
-                grown = np.zeros((2 * len(self._word_shares), self._word_shares.shape[1]))
-                grown[:row] = self._word_shares[:row]
-                self._word_shares = grown
-            found = [r for f in word_features(word) if (r := self.rows.get(f, -1)) >= 0]
-            self._word_shares[row] = self._shares[found].sum(axis=0) if found else 0.0
-            self._word_index[word] = row
+    def _new_word(self, word: str) -> int:
+        """A row of ``_word_shares`` for a word not seen yet: its features' weights x IDF, summed."""
+        row = len(self._word_index)
+        if row >= len(self._word_shares):
+            grown = np.zeros((2 * len(self._word_shares), self._word_shares.shape[1]), dtype=np.float32)
+            grown[:row] = self._word_shares[:row]
+            self._word_shares = grown
+        features = word_features(word) if self._char_grams else [f"w:{word}"]
+        found = [r for f in features if (r := self.rows.get(f, -1)) >= 0]
+        self._word_shares[row] = self._shares[found].sum(axis=0) if found else 0.0
+        self._word_index[word] = row
         return row
 
 

@@ -121,7 +121,7 @@ class Candidate:
 def logistic(c: float = 8.0) -> Any:
     from sklearn.linear_model import LogisticRegression
 
-    return LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000)
+    return LogisticRegression(C=c, class_weight="balanced", solver="liblinear", max_iter=2000, random_state=0)
 
 
 def _words_only(text: str) -> list[str]:

@@ -45,6 +45,7 @@ class LearnedOptions(BaseModel):
 class _Learned:
     category: str
     Options = LearnedOptions
+    sure = Severity.MEDIUM  # the severity of a score above the hold threshold
 
     def __init__(self, options: LearnedOptions | None = None) -> None:
         self.options = options or LearnedOptions()
@@ -59,16 +60,16 @@ class _Learned:
         scores = _scores(model, message)
         score = scores.of(self.category)
         flag_at = self.options.flag_at or model.flag[self.category]
-        hold_at = max(flag_at, self.options.hold_at or model.hold[self.category])
         if score < flag_at:
             return ()
+        hold_at = max(flag_at, self.options.hold_at or model.hold[self.category])
         words = model.explain(scores, self.category)
         sure = score >= hold_at
         said = ", ".join(f"'{w}'" for w in words) or "the message as a whole"
         return (
             Hit(
                 reason=f"{self.category} (learned detector, score {score:.2f}; words weighing most: {said})",
-                severity=Severity.MEDIUM if sure else Severity.LOW,
+                severity=self.sure if sure else Severity.LOW,
                 evidence="; ".join(words),
                 at_most=None if sure else Action.FLAG,
             ),
@@ -78,6 +79,9 @@ class _Learned:
 class LearnedProfanity(_Learned):
     id = "model.profanity"
     category = "profanity"
+    # A score says "profane", not how strongly: strong words are the rules' to grade (content.profanity), so
+    # the pack's lenient action for adults applies to every learned profanity finding.
+    sure = Severity.LOW
 
 
 class LearnedHarassment(_Learned):
