@@ -14,20 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.reading import read_email
+from policies.learned.training import CATEGORIES
 from policies.message import Party
 
-CONTENT = frozenset(
-    {
-        "profanity",
-        "harassment",
-        "threat",
-        "sexual",
-        "substances",
-        "secrecy",
-        "confidential",
-        "personal_channel",
-    }
-)
+CONTENT = frozenset(CATEGORIES)  # what the learned detector is trained on
 _DECIDED = ("approved", "seen", "rejected")
 
 

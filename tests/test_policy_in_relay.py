@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 from datetime import datetime
@@ -233,3 +234,26 @@ async def test_a_held_copy_flipped_to_pending_by_hand_is_not_sent(
     assert PATEL not in delivered_to(downstream)
     states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
     assert states == {"held"}
+
+
+async def test_reviewers_verdicts_export_as_labelled_corpus_lines(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    settings = relay_settings(tmp_path, downstream.port, district={"compliance_contact": FIELD})
+    give_passwords(settings, REYES)
+    config = cli_config(settings, directory, downstream)
+    async with running_relay(settings, directory) as relay:
+        rejected = await held_grooming_message(relay, downstream)
+        assert (
+            await chaperone(config, "review", "reject", rejected, "--reviewer", FIELD, "--comment", "No.")
+            == 0
+        )
+        approved = await held_grooming_message(relay, downstream)
+        assert await chaperone(config, "review", "approve", approved, "--reviewer", BROOKS) == 0
+    out = tmp_path / "reviews.jsonl"
+    assert await chaperone(config, "policy", "export-reviews", "--out", str(out)) == 0
+    lines = {line["id"]: line for line in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    held, released = lines[f"review-{rejected}"], lines[f"review-{approved}"]
+    assert "secrecy" in held["expect"]["categories"] and held["expect"]["action"] == "hold"
+    assert released["expect"] == {"categories": [], "action": "deliver"}
+    assert "tell your parents" in held["body"] and held["from"] == REYES and held["to"] == [PATEL]
