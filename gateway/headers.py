@@ -103,17 +103,13 @@ class HeaderBlock:
         return cls(tuple(header_fields(split_message(raw)[0])))
 
     def value(self, name: str) -> bytes | None:
-        """The first ``name`` field's value, unfolded and capped, without parsing it (hostile headers
-        make the stdlib's parsers quadratic or recursive)."""
-        wanted = name.lower().encode()
-        for field_name, text in self.fields:
-            if field_name == wanted:
-                value = text.split(b":", 1)[1][:FIELD_LIMIT]
-                return b" ".join(value.split())
-        return None
+        """The first ``name`` field's value (``values``)."""
+        found = self.values(name)
+        return found[0] if found else None
 
     def values(self, name: str) -> list[bytes]:
-        """Every ``name`` field's value, unfolded and capped like ``value``."""
+        """Every ``name`` field's value, unfolded and capped, without parsing it (hostile headers make the
+        stdlib's parsers quadratic or recursive)."""
         wanted = name.lower().encode()
         return [
             b" ".join(text.split(b":", 1)[1][:FIELD_LIMIT].split())
