@@ -6,6 +6,7 @@ clause of district policy it enforces, so a decision can be printed, archived, t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -98,28 +99,22 @@ class Decision:
         return {f.category for f in self.findings}
 
     def explain(self) -> str:
-        """The reasons behind the action, for the sender (SMTP reply, DSN) and the reviewer."""
-        deciding = [f for f in self.findings if f.action is self.action] or list(self.findings)
-        seen: list[str] = []
-        for finding in deciding:
-            text = f"{finding.reason} (policy: {finding.citation})"
-            if text not in seen:
-                seen.append(text)
-        return "; ".join(seen)
+        """The reasons behind the action, for the reviewer and the archive: each deciding finding's reason
+        (with the words that matched) and the clause it enforces."""
+        return self._reasons(lambda finding: finding.reason)
 
     def explain_to_sender(self) -> str:
         """The reasons as the sender is told them (SMTP reply, notice): the category and the policy
         clause, never the words that matched, which would teach a sender how to write around the rules.
         The words stay in the archive and the review view (``explain``)."""
+        return self._reasons(_said_to_sender)
+
+    def _reasons(self, say: Callable[[Finding], str]) -> str:
+        """The deciding findings (those with the decision's action), each said once, with its clause."""
         deciding = [f for f in self.findings if f.action is self.action] or list(self.findings)
         seen: list[str] = []
         for finding in deciding:
-            said = _CATEGORY_SAID.get(finding.category, finding.category.replace("_", " "))
-            text = (
-                f"{said} (policy: {finding.citation})"
-                if finding.start is not None or finding.evidence or finding.category in _CATEGORY_SAID
-                else f"{finding.reason} (policy: {finding.citation})"
-            )
+            text = f"{say(finding)} (policy: {finding.citation})"
             if text not in seen:
                 seen.append(text)
         return "; ".join(seen)
@@ -131,6 +126,14 @@ class Decision:
             "findings": [f.to_json() for f in self.findings],
             "detectors": dict(self.detectors),
         }
+
+
+def _said_to_sender(finding: Finding) -> str:
+    """A finding's category in plain words; a whole-message finding's own reason (quiet hours, an
+    unregistered sender), which quotes nothing the sender wrote."""
+    if finding.start is not None or finding.evidence or finding.category in _CATEGORY_SAID:
+        return _CATEGORY_SAID.get(finding.category, finding.category.replace("_", " "))
+    return finding.reason
 
 
 # How a content category is named to the sender of a held message.

@@ -103,10 +103,9 @@ def _action(config: ConfiguredRule, hits: list[Hit], adults_only: bool) -> Actio
     lenient = config.settings.lenient_action
     if lenient is not None and adults_only and all(hit.severity is Severity.LOW for hit in hits):
         action = lenient
-    caps = [hit.at_most for hit in hits]
-    if all(cap is not None for cap in caps):  # every hit is less sure than the rule: the surest decides
-        most = max((cap for cap in caps if cap is not None), key=lambda a: a.rank)
-        action = min(action, most, key=lambda a: a.rank)
+    caps = [hit.at_most for hit in hits if hit.at_most is not None]
+    if len(caps) == len(hits):  # every hit is less sure than the rule: the surest decides
+        action = min(action, max(caps, key=lambda a: a.rank), key=lambda a: a.rank)
     return action
 
 
