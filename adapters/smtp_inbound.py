@@ -16,7 +16,7 @@ import structlog
 
 from adapters import smtp_replies as reply
 from adapters.sender_auth import SenderVerifier
-from adapters.smtp_guard import Refusals
+from adapters.smtp_guard import Refusals, client_ip, peer_text
 from archive.sqlite import SqliteStore
 from gateway import conversations
 from gateway.config import Settings
@@ -108,7 +108,7 @@ class InboundHandler(reply.EnhancedStatusCodes):
             recipients=(Recipient(staff.email, staff),),
             raw=raw,
             received_at=datetime.now(UTC),
-            peer=str(session.peer),
+            peer=peer_text(session),
             sender_auth=await self._verify(session, envelope, raw),
         )
         try:
@@ -133,10 +133,9 @@ class InboundHandler(reply.EnhancedStatusCodes):
         member's reply gets here: strangers are refused first, without a DNS lookup on their behalf."""
         if self.verifier is None:
             return None
-        peer = session.peer
         result = await self.verifier.verify(
             raw,
-            client_ip=str(peer[0] if isinstance(peer, tuple) else peer),
+            client_ip=client_ip(session),
             helo=session.host_name or "",
             mail_from=envelope.mail_from or "",
         )

@@ -108,9 +108,7 @@ class ChaperoneSMTP(SMTP):
             # Postfix's smtpd_soft/hard_error_limit: a client that keeps erring is slowed, then let go.
             self._errors += 1
             if self._errors >= self._error_limits.hard:
-                await super().push(TOO_MANY_ERRORS)
-                if self.transport is not None:
-                    self.transport.close()
+                await self.push(TOO_MANY_ERRORS)  # a 421: the connection is closed
                 return
             if self._errors >= self._error_limits.soft:
                 await asyncio.sleep(self._error_limits.delay)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import sqlite3
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import partial
 
 import structlog
 
@@ -30,6 +30,7 @@ from gateway.models import Purpose
 from gateway.outbound import RecipientOutcome, Signer, Transport
 
 log = structlog.get_logger("gateway.delivery")
+Ready = tuple[queue.QueuedDelivery, bytes | None]  # a copy due, with the original message's bytes
 _REMEMBERED = 10_000
 # Copies the relay wrote itself about a message (a DSN, the sender's notice, an alert): they go out while
 # the message itself is held, so the message's release does not govern them.
@@ -97,13 +98,18 @@ class DeliveryWorkers:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _due(self, limit: int, skip: set[str]) -> list[tuple[queue.QueuedDelivery, bytes | None]]:
+    async def _due(self, limit: int, skip: set[str]) -> list[Ready]:
         now = self.clock()
-        due = partial(queue.due, now=now, limit=limit, skip=frozenset(self._in_flight | skip))
-        try:
-            found = await self.store.read(due)
+        skipped = frozenset(self._in_flight | skip)
+
+        def due_and_unreleased(connection: sqlite3.Connection) -> tuple[list[Ready], set[str]]:
+            # One turn of the reader: the copies due, and which of their messages the archive holds back.
+            found = queue.due(connection, now=now, limit=limit, skip=skipped)
             messages = {d.message_id for d, _ in found if d.purpose not in _RELAY_WRITTEN}
-            unreleased = await self.store.read(partial(queue.unreleased, message_ids=messages, now=now))
+            return found, queue.unreleased(connection, messages, now)
+
+        try:
+            found, unreleased = await self.store.read(due_and_unreleased)
             if unreleased:
                 await self._hold_again([d for d, _ in found if d.message_id in unreleased])
         except Exception:
