@@ -6,9 +6,8 @@ the relay's own clock as the send time).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypedDict
 
 from gateway.config import Settings
 from gateway.directory import Directory
@@ -38,10 +37,8 @@ class PolicyDecider:
         return read_email(
             submission.raw,
             message_id=submission.message_id,
-            sender=Party(submission.envelope_from, submission.sender),
-            recipients=tuple(Party(r.address, r.person) for r in submission.recipients),
             received_at=submission.received_at,
-            sender_verified=sender_verified(submission),
+            **_parties(submission),
         )
 
     def evaluate(self, message: Message) -> Decision:
@@ -53,14 +50,27 @@ class PolicyDecider:
         unread = Message(
             message_id=submission.message_id,
             channel="email",
-            sender=Party(submission.envelope_from, submission.sender),
-            recipients=tuple(Party(r.address, r.person) for r in submission.recipients),
             sent_at=submission.received_at,
             subject=subject,
-            sender_verified=sender_verified(submission),
+            unread=(why,),
+            **_parties(submission),
         )
-        unread = replace(unread, unread=(why,))
         return unread, self.evaluate(unread)
+
+
+class _Parties(TypedDict):
+    sender: Party
+    recipients: tuple[Party, ...]
+    sender_verified: bool | None
+
+
+def _parties(submission: Submission) -> _Parties:
+    """Who sent a submission to whom, as the rules see them, read or unread."""
+    return {
+        "sender": Party(submission.envelope_from, submission.sender),
+        "recipients": tuple(Party(r.address, r.person) for r in submission.recipients),
+        "sender_verified": sender_verified(submission),
+    }
 
 
 def sender_verified(submission: Submission) -> bool | None:

@@ -17,15 +17,20 @@ from archive.records import Record, RecordKind
 from archive.sqlite import SqliteStore
 
 
+async def _append(store: SqliteStore, kind: RecordKind, payload: dict[str, Any]) -> None:
+    """One record about no message in particular, in a transaction of its own."""
+    await store.write(lambda writer: writer.append(Record(kind, None, payload)))
+
+
 async def record_refusal(
     store: SqliteStore, *, stage: str, reply: str, peer: str, sender: str | None, address: str | None
 ) -> None:
     payload = {"stage": stage, "reply": reply, "peer": peer, "sender": sender, "address": address}
-    await store.write(lambda writer: writer.append(Record(RecordKind.REFUSAL, None, payload)))
+    await _append(store, RecordKind.REFUSAL, payload)
 
 
 async def record_security_event(store: SqliteStore, payload: dict[str, Any]) -> None:
-    await store.write(lambda writer: writer.append(Record(RecordKind.SECURITY, None, payload)))
+    await _append(store, RecordKind.SECURITY, payload)
 
 
 @dataclass
@@ -84,9 +89,7 @@ class RefusalArchive:
             ],
             "senders": sorted(rest.senders),
         }
-        task = asyncio.get_running_loop().create_task(
-            self.store.write(lambda writer: writer.append(Record(RecordKind.REFUSALS, None, payload)))
-        )
+        task = asyncio.get_running_loop().create_task(_append(self.store, RecordKind.REFUSALS, payload))
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
 
