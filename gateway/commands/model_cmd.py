@@ -43,9 +43,7 @@ def _train(args: argparse.Namespace) -> int:
     try:
         from policies.learned import training
     except ImportError as exc:
-        print(
-            f"chaperone: training needs scikit-learn ({exc}); pip install 'chaperone[train]'", file=sys.stderr
-        )
+        print(f"chaperone: training needs scikit-learn ({exc}); pip install '.[train]'", file=sys.stderr)
         return 1
     if args.compare:
         print(_comparison(training, args.corpus))
@@ -90,9 +88,7 @@ def _held_out_table(training: Any, examples: list[Any], scores: Any, thresholds:
 def _comparison(training: Any, corpus: Path) -> str:
     """Every candidate, scored on writers it never saw: recall at the chosen thresholds, false
     positives, and the cost of scoring one message."""
-    examples = training.read_batches(corpus)
-    dropped = training.near_duplicates(examples)
-    examples = [e for i, e in enumerate(examples) if i not in dropped]
+    examples, _ = training.distinct_examples(corpus)
     y = training.labels(examples)
     clean = np.array([not e.categories for e in examples])
     lines = [f"{'candidate':<22}{'macro recall':>13}{'min recall':>11}{'clean FP':>10}{'µs/message':>12}"]
@@ -111,7 +107,7 @@ def _comparison(training: Any, corpus: Path) -> str:
         cost = (time.perf_counter() - started) / len(texts) * 1e6
         lines.append(
             f"{name:<22}{np.mean(recalls):>13.3f}{min(recalls):>11.3f}"
-            f"{flagged[clean].any(axis=1).mean():>10.3f}{cost:>12.0f}"
+            f"{flagged[clean].any(axis=1).mean():>10.3f}{cost:>12.0f}  {candidate.notes}"
         )
     return "\n".join(lines)
 

@@ -26,7 +26,7 @@ def held_out_outcomes(
     directory: Path, pack: Pack, context: Context, candidate: str = training.DEFAULT_CANDIDATE
 ) -> tuple[list[CorpusCase], dict[str, dict[str, Outcome]]]:
     batches = sorted(directory.glob("*.jsonl"))
-    examples = training.read_batches(directory)
+    examples, _ = training.distinct_examples(directory)  # as the shipped model was trained
     cases: list[CorpusCase] = []
     seen: dict[str, dict[str, Outcome]] = {"rules": {}, "model": {}, "combined": {}}
     writers = sorted({_writer(batch) for batch in batches})

@@ -254,20 +254,25 @@ class Trained:
     thresholds: Thresholds
 
 
-def train(directory: Path, candidate_name: str = DEFAULT_CANDIDATE) -> Trained:
-    candidate = CANDIDATES[candidate_name]
+def distinct_examples(directory: Path) -> tuple[list[Example], int]:
+    """Every batch's messages but the near-duplicates, and how many were dropped."""
     examples = read_batches(directory)
     dropped = near_duplicates(examples)
-    kept = [e for i, e in enumerate(examples) if i not in dropped]
+    return [e for i, e in enumerate(examples) if i not in dropped], len(dropped)
+
+
+def train(directory: Path, candidate_name: str = DEFAULT_CANDIDATE) -> Trained:
+    candidate = CANDIDATES[candidate_name]
+    kept, dropped = distinct_examples(directory)
     scores = out_of_writer_scores(kept, candidate)
     thresholds = choose_thresholds(kept, scores)
     metadata = {
         "candidate": candidate.name,
         "corpus": corpus_digest(directory),
         "messages": len(kept),
-        "near_duplicates_dropped": len(dropped),
+        "near_duplicates_dropped": dropped,
         "batches": sorted({e.batch for e in kept}),
         "thresholds": "leave-one-writer-out scores",
     }
     model = fit(kept, candidate, flag=thresholds.flag, hold=thresholds.hold, metadata=metadata)
-    return Trained(model, kept, len(dropped), scores, thresholds)
+    return Trained(model, kept, dropped, scores, thresholds)
