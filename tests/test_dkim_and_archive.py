@@ -11,6 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from gateway.config import Settings
 from gateway.directory import Directory
 from gateway.service import running_relay
 from tests.conftest import Downstream, give_passwords, relay_settings
@@ -33,9 +34,8 @@ def district_key(tmp_path: Path) -> tuple[Path, bytes]:
     return path, b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
 
 
-async def test_delivered_copies_verify_against_the_district_key(
-    tmp_path: Path, downstream: Downstream, directory: Directory
-) -> None:
+def signing_relay_settings(tmp_path: Path, downstream: Downstream) -> tuple[Settings, bytes]:
+    """A relay that DKIM-signs with a fresh district key, and the DNS record publishing that key."""
     key_file, dns_record = district_key(tmp_path)
     settings = relay_settings(
         tmp_path,
@@ -43,6 +43,13 @@ async def test_delivered_copies_verify_against_the_district_key(
         dkim={"selector": "chaperone", "domain": "nusd.example.org", "key_file": key_file},
     )
     give_passwords(settings, REYES)
+    return settings, dns_record
+
+
+async def test_delivered_copies_verify_against_the_district_key(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    settings, dns_record = signing_relay_settings(tmp_path, downstream)
     async with running_relay(settings, directory) as relay:
         await submit(relay.port("submission"), REYES, [OKAFOR])
         received = await downstream.wait_for(1)

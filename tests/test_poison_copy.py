@@ -17,9 +17,9 @@ from gateway import queue
 from gateway.directory import Directory
 from gateway.models import Purpose, new_id
 from gateway.service import running_relay
-from tests.conftest import Downstream, give_passwords, relay_settings
+from tests.conftest import Downstream
 from tests.mail import archive_rows, eventually, submit
-from tests.test_dkim_and_archive import district_key
+from tests.test_dkim_and_archive import signing_relay_settings
 
 REYES = "dreyes@nusd.example.org"
 OKAFOR = "cokafor@nusd.example.org"
@@ -37,13 +37,7 @@ def states(db: Path) -> dict[str, tuple[str, int]]:
 async def test_a_copy_the_signer_cannot_read_fails_once_with_a_dsn_and_an_alert_and_others_flow(
     tmp_path: Path, downstream: Downstream, directory: Directory
 ) -> None:
-    key_file, _ = district_key(tmp_path)
-    settings = relay_settings(
-        tmp_path,
-        downstream.port,
-        dkim={"selector": "chaperone", "domain": "nusd.example.org", "key_file": key_file},
-    )
-    give_passwords(settings, REYES)
+    settings, _ = signing_relay_settings(tmp_path, downstream)
     async with running_relay(settings, directory) as relay:
         poisoned = []
         writes = PreparedWrites()
