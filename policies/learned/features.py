@@ -29,7 +29,9 @@ def plain_word(word: str) -> str:
 
 
 def tokens(canonical: str) -> list[str]:
-    found = _TOKEN.findall(canonical, 0, len(canonical))[:MAX_TOKENS]
+    found: list[str] = _TOKEN.findall(canonical)[:MAX_TOKENS]
+    if canonical.isascii():  # most messages: no accents to drop
+        return found
     return [t if t.isascii() else plain_word(t) for t in found]
 
 

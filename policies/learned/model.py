@@ -88,7 +88,7 @@ class ContentModel:
         # blow up, leans to the intercept unless its words are strong ones ("Lab report" is no profanity).
         self.damping = damping
         self.digest = digest
-        self._word_index: dict[str, int] = {}
+        self._word_index: dict[str, tuple[int, dict[str, int] | None]] = {}  # word -> (row, followers)
         self._char_grams = any(feature.startswith("c:") for feature in vocabulary)
         self._pairs: dict[str, dict[str, int]] = {}  # first word -> second word -> row of "b:first second"
         for row, feature in enumerate(vocabulary):
@@ -139,22 +139,23 @@ class ContentModel:
         words = tokens(canonical)
         if len(self._word_index) + len(words) > _WORD_CACHE_LIMIT:
             self._word_index.clear()  # hostile input with endless new words: memory stays bounded
-        index = self._word_index
-        rows = [index[w] if w in index else self._new_word(w) for w in words]  # first: may grow the table
-        # Pairs by the first word's known followers: no string is built for the many pairs the model
-        # does not know.
-        follows = self._pairs.get
+        known = self._word_index.get
+        # One lookup per word gives its row and the words the model pairs it with, so a pair is looked up
+        # only where the model knows one that starts with the word before: no string is built for the
+        # many pairs it does not know.
+        entries = [known(w) or self._new_word(w) for w in words]  # first: may grow the table
+        rows = [row for row, _ in entries]
         pairs = [
             (i, row)
-            for i in range(1, len(words))
-            if (after := follows(words[i - 1])) is not None and (row := after.get(words[i], -1)) >= 0
+            for i, ((_, followers), word) in enumerate(zip(entries[:-1], words[1:], strict=True), 1)
+            if followers and (row := followers.get(word, -1)) >= 0
         ]
         spans = _windows(len(words))
         size = len(self.categories)
         if len(spans) == 1:  # most messages: one sum, no windows (few numpy calls: each costs µs)
-            total = self._word_shares[rows].sum(axis=0)
+            total = np.take(self._word_shares, rows, axis=0).sum(axis=0)
             if pairs:
-                total += self._shares[[row for _, row in pairs]].sum(axis=0)
+                total += np.take(self._shares, [row for _, row in pairs], axis=0).sum(axis=0)
             norm = float(total[size])
             scale = 1.0 / math.sqrt(norm + self.damping) if norm > 0 else 0.0
             logits = total[:size] * scale + self.intercept
@@ -201,8 +202,9 @@ class ContentModel:
         ranked = sorted(((value, term) for term, value in by_term.items() if value > 0), reverse=True)
         return [term for _, term in ranked[:top]]
 
-    def _new_word(self, word: str) -> int:
-        """A row of ``_word_shares`` for a word not seen yet: its features' weights x IDF, summed."""
+    def _new_word(self, word: str) -> tuple[int, dict[str, int] | None]:
+        """A row of ``_word_shares`` for a word not seen yet (its features' weights x IDF, summed), and the
+        words the model pairs it with."""
         row = len(self._word_index)
         if row >= len(self._word_shares):
             grown = np.zeros((2 * len(self._word_shares), self._word_shares.shape[1]), dtype=np.float32)
@@ -211,8 +213,9 @@ class ContentModel:
         features = word_features(word) if self._char_grams else [f"w:{word}"]
         found = [r for f in features if (r := self.rows.get(f, -1)) >= 0]
         self._word_shares[row] = self._shares[found].sum(axis=0) if found else 0.0
-        self._word_index[word] = row
-        return row
+        entry = (row, self._pairs.get(word))
+        self._word_index[word] = entry
+        return entry
 
 
 def _windows(count: int) -> list[tuple[int, int]]:

@@ -22,15 +22,15 @@ from policies.message import Message
 from policies.rules import Hit
 from policies.text import normalise
 
-_last: list[tuple[ContentModel, str, Scores]] = []  # the message just scored: eight rules ask in a row
+_last: tuple[ContentModel, str, Scores] | None = None  # the message just scored: eight rules ask in a row
 
 
 def _scores(model: ContentModel, message: Message) -> Scores:
-    cached = _last[:1]
-    if cached and cached[0][0] is model and cached[0][1] is message.text:
-        return cached[0][2]
+    global _last
+    if _last is not None and _last[0] is model and _last[1] is message.text:
+        return _last[2]
     scores = model.scores(normalise(message.text).canonical.text)
-    _last[:] = [(model, message.text, scores)]
+    _last = (model, message.text, scores)
     return scores
 
 
@@ -52,19 +52,23 @@ class _Learned:
         self.model = load_model(self.options.model_file)
         self.digest = self.model.digest if self.model is not None else None
         self.description = f"The learned detector's {self.category} score, above its threshold."
+        if self.model is not None and self.category in self.model.categories:
+            self.column: int | None = self.model.categories.index(self.category)
+            self.flag_at = self.options.flag_at or self.model.flag[self.category]
+            self.hold_at = max(self.flag_at, self.options.hold_at or self.model.hold[self.category])
+        else:
+            self.column = None
 
     def check(self, message: Message, context: Context) -> Iterable[Hit]:
         model = self.model
-        if model is None or not message.text or self.category not in model.categories:
+        if model is None or self.column is None or not message.text:
             return ()
         scores = _scores(model, message)
-        score = scores.of(self.category)
-        flag_at = self.options.flag_at or model.flag[self.category]
-        if score < flag_at:
+        score = scores.values[self.column]
+        if score < self.flag_at:
             return ()
-        hold_at = max(flag_at, self.options.hold_at or model.hold[self.category])
         words = model.explain(scores, self.category)
-        sure = score >= hold_at
+        sure = score >= self.hold_at
         said = ", ".join(f"'{w}'" for w in words) or "the message as a whole"
         return (
             Hit(
