@@ -9,7 +9,7 @@ into the pipeline, and the policy holds a reply they do not vouch for (adapters.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -17,10 +17,8 @@ import structlog
 from adapters import smtp_replies as reply
 from adapters.sender_auth import SenderVerifier
 from adapters.smtp_guard import Refusals, client_ip, peer_text
-from archive.sqlite import SqliteStore
-from gateway import conversations
 from gateway.config import Settings
-from gateway.conversations import StoredConversation
+from gateway.conversations import ConversationRoutes
 from gateway.directory import Directory
 from gateway.headers import MalformedHeader
 from gateway.models import Recipient, Submission, new_id
@@ -43,17 +41,16 @@ class InboundHandler(reply.EnhancedStatusCodes):
         *,
         settings: Settings,
         directory: Directory,
-        store: SqliteStore,
+        conversations: ConversationRoutes,
         pipeline: Pipeline,
         refusals: Refusals,
     ) -> None:
         self.settings = settings
         self.directory = directory
-        self.store = store
+        self.conversations = conversations
         self.pipeline = pipeline
         self.refusals = refusals
         self.verifier = SenderVerifier.from_settings(settings.smtp)  # None: [smtp] verification off
-        self.idle = timedelta(days=settings.smtp.conversation_idle_days)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
@@ -62,14 +59,11 @@ class InboundHandler(reply.EnhancedStatusCodes):
         if address.rpartition("@")[2].lower() != domain.lower():
             answer = reply.RELAY_DENIED.format(address=address, domain=domain)
             return await self._refuse(session, envelope, "RCPT", address, answer)
-        token = conversations.token_of(address, domain)
-        found, idle = None, False
-        if token is not None:
-            found, idle = await self.store.read(lambda c: self._find(c, token))
-        if found is None:
+        route = await self.conversations.route(address)
+        if route.conversation is None:
             answer = reply.NO_SUCH_CONVERSATION.format(address=address)
             return await self._refuse(session, envelope, "RCPT", address, answer)
-        if idle:
+        if route.expired:
             days = self.settings.smtp.conversation_idle_days
             answer = CONVERSATION_EXPIRED.format(address=address, days=days)
             return await self._refuse(session, envelope, "RCPT", address, answer)
@@ -79,18 +73,8 @@ class InboundHandler(reply.EnhancedStatusCodes):
         envelope.rcpt_tos.append(address)
         return reply.RECIPIENT_OK
 
-    def _find(self, connection: Any, token: str) -> tuple[StoredConversation | None, bool]:
-        """The conversation, and whether it has gone idle (no message for ``conversation_idle_days``)."""
-        found = conversations.find(connection, token)
-        if found is None:
-            return None, False
-        return found, conversations.idle_since(connection, found, datetime.now(UTC) - self.idle)
-
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        domain = self.settings.district.relay_domain
-        token = conversations.token_of(envelope.rcpt_tos[0], domain)
-        assert token is not None  # checked at RCPT
-        found = await self.store.read(lambda c: conversations.find(c, token))
+        found = await self.conversations.conversation(envelope.rcpt_tos[0])
         author = self.directory.by_email(envelope.mail_from or "")
         if found is None or author is None or author.person_id not in found.member_ids:
             answer = reply.NOT_A_PARTICIPANT.format(

@@ -16,7 +16,6 @@ import structlog
 from adapters import smtp_replies as reply
 from adapters.smtp_auth import SignInThrottle, StaffAuth, Verify
 from adapters.smtp_guard import Refusals, peer_text
-from archive.sqlite import SqliteStore
 from gateway.config import Settings
 from gateway.directory import Directory
 from gateway.headers import MalformedHeader
@@ -33,7 +32,6 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
         *,
         settings: Settings,
         directory: Directory,
-        store: SqliteStore,
         pipeline: Pipeline,
         verify_password: Verify,
         refusals: Refusals,
@@ -41,7 +39,6 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
     ) -> None:
         self.settings = settings
         self.directory = directory
-        self.store = store
         self.pipeline = pipeline
         self.verify_password = verify_password
         self.refusals = refusals

@@ -11,7 +11,7 @@ pages it touched (table tails, index leaves) into the log, so twenty sessions co
 cost far more disk writes and thread switches than one commit of twenty; two milliseconds is noise beside
 an SMTP round trip. Several relay processes may share one file and take turns (``_WriteLock``); what a
 unit does while it holds the turn holds them all up, so the relay prepares its units beforehand
-(archive.writes).
+(archive.changes). The statements themselves are in ``archive.sqlite_sql``.
 """
 
 from __future__ import annotations
@@ -23,36 +23,20 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from importlib import resources
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from archive.records import Record
-from archive.writes import INSERT_BODY, INSERT_RECORD, body_row, record_row
+from archive import sqlite_sql as sql
+from archive.changes import Changes
+from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, StoredConversation
+from archive.store import Ready
 
 T = TypeVar("T")
 _MAX_GROUP = 256
 LINGER = 0.002
-
-
-class Writer:
-    """What a unit of work may do inside one durable transaction."""
-
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self.connection = connection
-
-    def append(self, record: Record) -> int:
-        return int(self.connection.execute(INSERT_RECORD, record_row(record)).lastrowid or 0)
-
-    def put_body(self, content: bytes) -> str:
-        row = body_row(content)
-        self.connection.execute(INSERT_BODY, row)
-        return row[0]
-
-    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        return self.connection.execute(sql, params)
 
 
 @dataclass
@@ -102,12 +86,51 @@ class SqliteStore:
         for thread in threads:
             await asyncio.to_thread(thread.join)
 
-    async def write(self, work: Callable[[Writer], T]) -> T:
-        """Run ``work`` in a transaction; return once it is durably committed."""
-        return await self._submit(self._writes, work)
+    # --- the store interface (archive.store.Store) ---------------------------------------------------
 
-    async def read(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        return await self._submit(self._reads, work)
+    async def commit(self, changes: Changes) -> None:
+        await self._submit(self._writes, lambda connection: sql.apply(connection, changes))
+
+    async def claim_due(self, now: float, limit: int, *, claimant: str, lease_seconds: float) -> list[Ready]:
+        # A write, grouped with the others: the claim must be the only one, whichever process asks.
+        return await self._submit(
+            self._writes, lambda c: sql.claim_due(c, now, limit, claimant, now + lease_seconds)
+        )
+
+    async def claimants(self, now: float) -> set[str]:
+        return await self._submit(self._reads, lambda c: sql.claimants(c, now))
+
+    async def release_claims(self, claimants: Collection[str]) -> int:
+        return await self._submit(self._writes, lambda c: sql.release_claims(c, claimants))
+
+    async def next_due_at(self) -> float | None:
+        return await self._submit(self._reads, sql.next_due_at)
+
+    async def copies(self, message_id: str) -> list[QueuedDelivery]:
+        return await self._submit(self._reads, lambda c: sql.copies(c, message_id))
+
+    async def records(
+        self, *, message_ids: Collection[str] = (), kinds: Collection[str] = (), limit: int | None = None
+    ) -> list[ArchivedRecord]:
+        return await self._submit(self._reads, lambda c: sql.records(c, message_ids, kinds, limit))
+
+    async def count_records(self, kind: str | None = None) -> int:
+        return await self._submit(self._reads, lambda c: sql.count_records(c, kind))
+
+    async def body(self, digest: str) -> bytes | None:
+        return await self._submit(self._reads, lambda c: sql.body(c, digest))
+
+    async def conversation(self, token: str) -> StoredConversation | None:
+        return await self._submit(self._reads, lambda c: sql.conversation(c, token))
+
+    async def used_since(self, conversation: StoredConversation, cutoff: datetime) -> bool:
+        return await self._submit(self._reads, lambda c: sql.used_since(c, conversation, cutoff))
+
+    async def review(self, message_id: str) -> ReviewEntry | None:
+        return await self._submit(self._reads, lambda c: sql.review(c, message_id))
+
+    async def reviews(self, states: Sequence[str]) -> list[ReviewEntry]:
+        return await self._submit(self._reads, lambda c: sql.reviews(c, states))
 
     async def _submit(self, jobs: queue.SimpleQueue[_Job | None], work: Callable[[Any], T]) -> T:
         if not self._threads:
@@ -127,11 +150,10 @@ class SqliteStore:
             loop.call_soon_threadsafe(_settle, started, None, exc)
             return
         loop.call_soon_threadsafe(_settle, started, None, None)
-        writer = Writer(connection)
         try:
             while (group := self._next_group()) is not None:
                 with lock:
-                    _settle_all(_write_group(writer, group))
+                    _settle_all(_write_group(connection, group))
         finally:
             lock.close()
             connection.close()
@@ -173,14 +195,13 @@ class SqliteStore:
             connection.close()
 
 
-def _write_group(writer: Writer, writes: list[_Job]) -> list[_Outcome]:
+def _write_group(connection: sqlite3.Connection, writes: list[_Job]) -> list[_Outcome]:
     """Every unit of the group in one transaction. Should one fail, the group is rolled back and run
     again with each unit in its own SAVEPOINT, so the failure rolls back alone; the common case needs
     no savepoint statements (each costs the writer a turn of the GIL)."""
-    connection = writer.connection
     try:
         connection.execute("BEGIN IMMEDIATE")
-        outcomes: list[_Outcome] = [(job, job.work(writer), None) for job in writes]
+        outcomes: list[_Outcome] = [(job, job.work(connection), None) for job in writes]
         connection.execute("COMMIT")
         return outcomes
     except Exception as exc:
@@ -188,18 +209,17 @@ def _write_group(writer: Writer, writes: list[_Job]) -> list[_Outcome]:
             connection.execute("ROLLBACK")
         if len(writes) == 1:
             return [(writes[0], None, exc)]
-    return _write_each(writer, writes)
+    return _write_each(connection, writes)
 
 
-def _write_each(writer: Writer, writes: list[_Job]) -> list[_Outcome]:
-    connection = writer.connection
+def _write_each(connection: sqlite3.Connection, writes: list[_Job]) -> list[_Outcome]:
     outcomes: list[_Outcome] = []
     try:
         connection.execute("BEGIN IMMEDIATE")
         for job in writes:
             connection.execute("SAVEPOINT unit")
             try:
-                result = job.work(writer)
+                result = job.work(connection)
             except Exception as exc:
                 connection.execute("ROLLBACK TO unit")
                 outcomes.append((job, None, exc))
@@ -259,6 +279,7 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 
 
 def open_database(path: Path) -> sqlite3.Connection:
+    """The writer's connection, the schema brought up to date (``chaperone db upgrade`` does the same)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN/COMMIT ourselves so the group boundaries are ours.
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -266,5 +287,7 @@ def open_database(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA synchronous=FULL")  # an acknowledged commit survives power loss
     connection.execute("PRAGMA foreign_keys=ON")
     connection.execute("PRAGMA busy_timeout=5000")
-    connection.executescript(resources.files("archive").joinpath("schema.sql").read_text("utf-8"))
+    # INSERT OR REPLACE deletes the row it replaces; with this on, the no-delete triggers see it.
+    connection.execute("PRAGMA recursive_triggers=ON")
+    sql.upgrade(connection)
     return connection

@@ -24,6 +24,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from archive.backends import check_url, sqlite_path
+
 ENV_PREFIX = "CHAPERONE_"
 # Keys whose values are secrets: allowed from the environment, refused in the TOML file.
 SECRET_KEYS = {("delivery", "password"), ("sms", "auth_token"), ("archive", "checkpoint_key")}
@@ -87,13 +89,13 @@ class Archive(Section):
     @field_validator("url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
-            raise ValueError("must be sqlite:///PATH or postgresql://…")
-        return value
+        return check_url(value)
 
     @property
-    def sqlite_path(self) -> Path:
-        return Path(self.url.removeprefix("sqlite:///"))
+    def doorbell_key(self) -> str:
+        """What names this archive to the delivery doorbell: one bell per archive, whichever process."""
+        path = sqlite_path(self.url)
+        return str(path.resolve()) if path is not None else self.url
 
 
 class Smtp(Section):
@@ -191,6 +193,9 @@ class Delivery(Section):
     first_retry_seconds: float = Field(default=60.0, gt=0)
     max_retry_seconds: float = Field(default=3600.0, gt=0)
     workers: int = Field(default=4, ge=1)
+    # How long a delivery worker holds a copy it took (its claim): past it, another worker may take the
+    # copy (the first died). Longer than the slowest attempt, or one copy could go out twice.
+    lease_seconds: float = Field(default=900.0, ge=60)
     # How often delivery looks at the queue unprompted: whoever queues a copy for now rings its doorbell.
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
     # With [smtp] processes above 1: how much the delivery process yields the CPU to acceptance (nice(2)).

@@ -8,45 +8,33 @@ message has passed for ``[smtp] conversation_idle_days`` is refused, and the CLI
 
 from __future__ import annotations
 
-import json
 import re
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from archive.changes import Changes
+from archive.models import StoredConversation
 from archive.records import Record, RecordKind
-from archive.writes import ArchiveWriter
+from archive.store import Conversations
 from gateway.models import Conversation
+
+__all__ = ["ConversationRoutes", "Route", "StoredConversation", "mask_tokens", "masked", "open", "token_of"]
 
 _ADDRESS = re.compile(r"c-([a-z2-7]{24})@(.+)", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class StoredConversation:
-    token: str
-    message_id: str
-    staff_id: str
-    staff_email: str
-    student_ids: tuple[str, ...]
-    member_ids: tuple[str, ...]
-    created_at: datetime
-
-
-def open(writer: ArchiveWriter, message_id: str, conversation: Conversation) -> None:
-    staff_email = conversation.staff.email or ""
-    writer.execute(
-        "INSERT INTO conversations(token, message_id, staff_id, staff_email, student_ids, member_ids,"
-        " created_at) VALUES (?,?,?,?,?,?,?)",
-        (
-            conversation.token,
-            message_id,
-            conversation.staff.person_id,
-            staff_email,
-            json.dumps([s.person_id for s in conversation.students]),
-            json.dumps(list(conversation.member_ids)),
-            datetime.now(UTC).isoformat(),
-        ),
+def open(writer: Changes, message_id: str, conversation: Conversation) -> None:
+    writer.open_conversation(
+        StoredConversation(
+            token=conversation.token,
+            message_id=message_id,
+            staff_id=conversation.staff.person_id,
+            staff_email=conversation.staff.email or "",
+            student_ids=tuple(s.person_id for s in conversation.students),
+            member_ids=tuple(conversation.member_ids),
+            created_at=datetime.now(UTC),
+        )
     )
     writer.append(
         Record(
@@ -70,74 +58,33 @@ def token_of(address: str, relay_domain: str) -> str | None:
     return match.group(1).lower()
 
 
-def find(connection: sqlite3.Connection, token: str) -> StoredConversation | None:
-    row = connection.execute(
-        "SELECT token, message_id, staff_id, staff_email, student_ids, member_ids, created_at"
-        " FROM conversations WHERE token = ?",
-        (token,),
-    ).fetchone()
-    if row is None:
-        return None
-    return StoredConversation(
-        token=row[0],
-        message_id=row[1],
-        staff_id=row[2],
-        staff_email=row[3],
-        student_ids=tuple(json.loads(row[4])),
-        member_ids=tuple(json.loads(row[5])),
-        created_at=datetime.fromisoformat(row[6]),
-    )
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where an address at the relay domain leads: a live conversation, an expired one, or nowhere."""
+
+    conversation: StoredConversation | None
+    expired: bool = False
 
 
-def idle_since(connection: sqlite3.Connection, conversation: StoredConversation, cutoff: datetime) -> bool:
-    """True when no message has passed through the conversation since ``cutoff``: the message that
-    opened it is older, and no reply through it was archived after. The conversations table is
-    append-only, so the replies are read from the archive's message records, from ``cutoff`` on only."""
-    if conversation.created_at >= cutoff:
-        return False
-    first = _first_record_since(connection, cutoff - _OUT_OF_ORDER)
-    if first is None:
-        return True
-    # Canonical JSON has sorted keys and no spaces: the reply's payload holds exactly these bytes.
-    needle = b'"conversation":"' + conversation.token.encode() + b'"'
-    reply = connection.execute(
-        "SELECT 1 FROM records WHERE seq >= ? AND kind = 'message' AND recorded_at >= ?"
-        " AND instr(canonical, ?) > 0 LIMIT 1",
-        (first, _recorded_at_text(cutoff), needle),
-    ).fetchone()
-    return reply is None
+class ConversationRoutes:
+    """The gateway service every edge asks about conversation addresses (SMTP port 25 today)."""
 
+    def __init__(self, store: Conversations, *, relay_domain: str, idle_days: float) -> None:
+        self.store = store
+        self.relay_domain = relay_domain
+        self.idle = timedelta(days=idle_days)
 
-# Records are appended about in the order they were made; units prepared in different processes may land
-# a moment apart. Searching from this much earlier than the cutoff misses none of them.
-_OUT_OF_ORDER = timedelta(hours=1)
+    async def route(self, address: str) -> Route:
+        token = token_of(address, self.relay_domain)
+        found = None if token is None else await self.store.conversation(token)
+        if found is None:
+            return Route(None)
+        used = await self.store.used_since(found, datetime.now(UTC) - self.idle)
+        return Route(found, expired=not used)
 
-
-def _first_record_since(connection: sqlite3.Connection, when: datetime) -> int | None:
-    """The seq of the first record made at or after ``when``: a binary search by primary key (a few
-    dozen lookups), so a reply to an old conversation does not scan months of archive."""
-    low, high = connection.execute("SELECT min(seq), max(seq) FROM records").fetchone()
-    wanted = _recorded_at_text(when)
-    if high is None or _recorded_at(connection, high) < wanted:
-        return None
-    while low < high:
-        middle = (low + high) // 2
-        if _recorded_at(connection, middle) < wanted:
-            low = middle + 1
-        else:
-            high = middle
-    return int(low)
-
-
-def _recorded_at(connection: sqlite3.Connection, seq: int) -> str:
-    row = connection.execute(
-        "SELECT recorded_at FROM records WHERE seq >= ? ORDER BY seq LIMIT 1", (seq,)
-    ).fetchone()
-    return str(row[0])
-
-
-def _recorded_at_text(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="microseconds")  # as archive.records writes it
+    async def conversation(self, address: str) -> StoredConversation | None:
+        token = token_of(address, self.relay_domain)
+        return None if token is None else await self.store.conversation(token)
 
 
 # --- showing addresses to people ----------------------------------------------------------------------

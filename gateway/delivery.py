@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
-import sqlite3
+import socket
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
@@ -19,18 +20,18 @@ from datetime import UTC, datetime
 
 import structlog
 
+from archive.changes import Changes
+from archive.models import Conflict
 from archive.records import Record, RecordKind
-from archive.sqlite import SqliteStore
-from archive.writes import ArchiveWriter, PreparedWrites
+from archive.store import Ready, Store
 from gateway import queue
 from gateway.config import Delivery
 from gateway.dsn import build_dsn
 from gateway.headers import assemble, split_message
-from gateway.models import Purpose
+from gateway.models import Purpose, new_id
 from gateway.outbound import RecipientOutcome, Signer, Transport
 
 log = structlog.get_logger("gateway.delivery")
-Ready = tuple[queue.QueuedDelivery, bytes | None]  # a copy due, with the original message's bytes
 _REMEMBERED = 10_000
 # Copies the relay wrote itself about a message (a DSN, the sender's notice, an alert): they go out while
 # the message itself is held, so the message's release does not govern them.
@@ -40,7 +41,7 @@ _RELAY_WRITTEN = frozenset({str(Purpose.DSN), str(Purpose.NOTICE), str(Purpose.A
 class DeliveryWorkers:
     def __init__(
         self,
-        store: SqliteStore,
+        store: Store,
         transport: Transport,
         settings: Delivery,
         *,
@@ -58,6 +59,8 @@ class DeliveryWorkers:
         # When nothing is due: how long before looking again for copies queued by another process, should
         # its ring at the doorbell (gateway.doorbell) have gone unheard.
         self.poll = poll
+        # Who holds the copies this process takes from the queue (the claim's name, in the queue rows).
+        self.claimant = f"{socket.gethostname()}:{os.getpid()}:{new_id('w-')}"
         self._wake = asyncio.Event()
         self._in_flight: set[str] = set()  # being sent, or sent and not yet recorded
         # Copies on the wire: a worker is free again once the far side has answered, while the archive
@@ -75,6 +78,7 @@ class DeliveryWorkers:
 
     async def run(self) -> None:
         """Deliver until cancelled."""
+        await self._release_stale_claims()
         try:
             while True:
                 free = self.settings.workers - self._sending
@@ -84,7 +88,7 @@ class DeliveryWorkers:
                     if handed.delivery_id not in self._in_flight and handed.delivery_id not in self._finished:
                         fresh.append((handed, raw))
                 if len(fresh) < free and not self._ready:
-                    fresh += await self._due(free - len(fresh), skip={d.delivery_id for d, _ in fresh})
+                    fresh += await self._due(free - len(fresh))  # ours already are claimed: not found again
                 for delivery, body in fresh:
                     self._in_flight.add(delivery.delivery_id)
                     self._sending += 1
@@ -98,18 +102,30 @@ class DeliveryWorkers:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _due(self, limit: int, skip: set[str]) -> list[Ready]:
-        now = self.clock()
-        skipped = frozenset(self._in_flight | skip)
-
-        def due_and_unreleased(connection: sqlite3.Connection) -> tuple[list[Ready], set[str]]:
-            # One turn of the reader: the copies due, and which of their messages the archive holds back.
-            found = queue.due(connection, now=now, limit=limit, skip=skipped)
-            messages = {d.message_id for d, _ in found if d.purpose not in _RELAY_WRITTEN}
-            return found, queue.unreleased(connection, messages, now)
-
+    async def _release_stale_claims(self) -> None:
+        """Copies claimed by a delivery process of this host that is gone (killed before it recorded
+        their outcome) are taken back at once rather than when their lease runs out: its process id is
+        not running, or is ours (a restart that got the same id, as in a container)."""
+        host = socket.gethostname()
         try:
-            found, unreleased = await self.store.read(due_and_unreleased)
+            stale = {c for c in await self.store.claimants(self.clock()) if _gone(c, host, self.claimant)}
+            if stale:
+                released = await self.store.release_claims(stale)
+                log.warning("copies of a stopped delivery process taken back", copies=released)
+        except Exception:
+            log.exception("cannot look for stale claims; they are taken back when their lease runs out")
+
+    async def _due(self, limit: int) -> list[Ready]:
+        """Copies due now, claimed for this process, less those whose messages the archive holds back."""
+        now = self.clock()
+        try:
+            claimed = await self.store.claim_due(
+                now, limit, claimant=self.claimant, lease_seconds=self.settings.lease_seconds
+            )
+            found = claimed
+            messages = {d.message_id for d, _ in found if d.purpose not in _RELAY_WRITTEN}
+            decided = await self.store.records(message_ids=messages, kinds=queue.RELEASE_RECORDS)
+            unreleased = queue.unreleased(decided, now) if messages else set()
             if unreleased:
                 await self._hold_again([d for d, _ in found if d.message_id in unreleased])
         except Exception:
@@ -123,10 +139,10 @@ class DeliveryWorkers:
         """Copies the queue says may go but the archive does not (no approval, quiet hours not over):
         back to held, with an alert for the district to find who changed the queue."""
         log.error("copies released without an archived decision: held again", copies=len(copies))
-        writes = PreparedWrites()
+        writes = Changes()
         for copy in copies:
             queue.set_state(
-                writes, copy.delivery_id, queue.State.HELD,
+                writes, copy, queue.State.HELD,
                 remaining=copy.recipients, not_before=copy.not_before, attempts=copy.attempts,
             )  # fmt: skip
             writes.append(
@@ -139,7 +155,7 @@ class DeliveryWorkers:
                     },
                 )
             )
-        await self.store.write(writes.apply)
+        await self.store.commit(writes)
 
     async def _sleep_until_due(self, *, busy: bool) -> None:
         """Until a copy finishes or is queued (``wake``), or the next one falls due. Every worker busy:
@@ -147,7 +163,7 @@ class DeliveryWorkers:
         delay = self.poll
         if not busy:
             try:
-                next_due = await self.store.read(queue.next_due_at)
+                next_due = await self.store.next_due_at()
             except Exception:
                 next_due = None  # _due has logged it
             delay = self.poll if next_due is None else min(self.poll, max(0.0, next_due - self.clock()))
@@ -166,9 +182,12 @@ class DeliveryWorkers:
             finally:
                 self._sending -= 1
                 self._wake.set()
-            writes = PreparedWrites()
+            writes = Changes()
             self._record(writes, delivery, outcomes)
-            await self.store.write(writes.apply)
+            await self.store.commit(writes)
+        except Conflict:
+            # Our claim ran out and another worker took the copy: what it records stands.
+            log.error("claim lost before the outcome was recorded", delivery_id=delivery.delivery_id)
         except Exception:
             # The archive could not record the attempt (a full disk): the row stays as it was and the
             # next pass tries again; a queued copy is never lost to a failure here.
@@ -207,7 +226,7 @@ class DeliveryWorkers:
     # --- what an attempt writes to the archive -----------------------------------------------------------
 
     def _record(
-        self, writer: ArchiveWriter, delivery: queue.QueuedDelivery, outcomes: Sequence[RecipientOutcome]
+        self, writer: Changes, delivery: queue.QueuedDelivery, outcomes: Sequence[RecipientOutcome]
     ) -> None:
         now = self.clock()
         attempts = delivery.attempts + 1
@@ -246,7 +265,7 @@ class DeliveryWorkers:
         if retry:
             queue.set_state(
                 writer,
-                delivery.delivery_id,
+                delivery,
                 queue.State.PENDING,
                 remaining=retry,
                 not_before=now + self._backoff(attempts),
@@ -254,7 +273,7 @@ class DeliveryWorkers:
             )
             return
         final = queue.State.FAILED if failed else queue.State.SENT
-        queue.set_state(writer, delivery.delivery_id, final, remaining=(), not_before=now, attempts=attempts)
+        queue.set_state(writer, delivery, final, remaining=(), not_before=now, attempts=attempts)
         kind = RecordKind.DELIVERY_FAILED if failed else RecordKind.DELIVERY_DONE
         writer.append(Record(kind, delivery.message_id, {"delivery_id": delivery.delivery_id}))
 
@@ -263,7 +282,7 @@ class DeliveryWorkers:
         return float(min(base, self.settings.max_retry_seconds) * random.uniform(0.8, 1.2))
 
     def _bounce(
-        self, writer: ArchiveWriter, delivery: queue.QueuedDelivery, failed: Sequence[RecipientOutcome]
+        self, writer: Changes, delivery: queue.QueuedDelivery, failed: Sequence[RecipientOutcome]
     ) -> None:
         if delivery.purpose == Purpose.DSN or not delivery.envelope_from:
             return  # never bounce a bounce
@@ -298,3 +317,20 @@ class DeliveryWorkers:
 
 def _at_relay(delivery: queue.QueuedDelivery, code: int, text: str) -> list[RecipientOutcome]:
     return [RecipientOutcome(r, code, text[:500], at_relay=True) for r in delivery.recipients]
+
+
+def _gone(claimant: str, host: str, ours: str) -> bool:
+    claimed_host, _, rest = claimant.partition(":")
+    pid_text, _, _ = rest.partition(":")
+    if claimed_host != host or not pid_text.isdigit() or claimant == ours:
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False

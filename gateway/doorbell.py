@@ -2,8 +2,9 @@
 supervisor's approval) rings it, and the delivery process looks at the queue at once instead of at its
 next poll.
 
-The bell is a datagram socket in Linux's abstract namespace, named after the archive: no file to clean up,
-no path length limit, and one bell per archive. Ringing never blocks and never fails a message: its copies
+The bell is a datagram socket in Linux's abstract namespace, named after the archive (its file, or its
+database URL: ``[archive]``'s ``doorbell_key``): no file to clean up, no path length limit, and one bell per
+archive on one host. Ringing never blocks and never fails a message: its copies
 are already committed, and a bell nobody answers (the delivery process is restarting) only means the next
 poll finds them. A ring carries nothing: it only says "look".
 """
@@ -22,15 +23,16 @@ import structlog
 log = structlog.get_logger("gateway.doorbell")
 
 
-def _address(archive: Path) -> bytes:
-    name = hashlib.sha256(str(archive.resolve()).encode()).hexdigest()[:32]
+def _address(archive: str | Path) -> bytes:
+    key = str(archive.resolve()) if isinstance(archive, Path) else archive
+    name = hashlib.sha256(key.encode()).hexdigest()[:32]
     return b"\0chaperone-delivery-" + name.encode()
 
 
 class Doorbell:
     """The ringing side."""
 
-    def __init__(self, archive: Path) -> None:
+    def __init__(self, archive: str | Path) -> None:
         self.address = _address(archive)
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._socket.setblocking(False)
@@ -48,7 +50,7 @@ class Doorbell:
 class Answering:
     """The delivery process's side: calls ``wake`` once for every burst of rings it hears."""
 
-    def __init__(self, archive: Path, wake: Callable[[], None]) -> None:
+    def __init__(self, archive: str | Path, wake: Callable[[], None]) -> None:
         self._wake = wake
         self._loop = asyncio.get_running_loop()
         self._socket: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)

@@ -13,8 +13,8 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
+from archive.changes import Changes
 from archive.records import Record, RecordKind
-from archive.writes import ArchiveWriter
 from gateway import queue
 from gateway.config import Settings
 from gateway.models import Purpose
@@ -35,7 +35,7 @@ def compose(*, sender: str, to: Sequence[str], subject: str, text: str, about: s
 
 
 def queue_relay_mail(
-    writer: ArchiveWriter,
+    writer: Changes,
     settings: Settings,
     *,
     about: str,

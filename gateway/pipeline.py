@@ -11,13 +11,13 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
+from archive.changes import Changes
 from archive.records import Record, RecordKind
-from archive.sqlite import SqliteStore
-from archive.writes import ArchiveWriter, PreparedWrites
+from archive.store import Store
 from gateway import conversations, notices, queue, review
 from gateway.config import Settings
 from gateway.conversations import StoredConversation
@@ -58,15 +58,19 @@ class Pipeline:
         *,
         settings: Settings,
         directory: Directory,
-        store: SqliteStore,
+        store: Store,
         decider: Decider,
         wake_delivery: Callable[[list[queue.QueuedDelivery], bytes], None] = lambda ready, raw: None,
+        delivery_claimant: str | None = None,
     ) -> None:
         self.settings = settings
         self.directory = directory
         self.store = store
         self.decider = decider
         self.wake_delivery = wake_delivery
+        # This process's delivery workers, if it has any: the copies that may go at once are queued
+        # already claimed by them and handed over, so no other delivery process sends them too.
+        self.delivery_claimant = delivery_claimant
         self.zone = settings.district.zone
         self._large_reading = asyncio.Semaphore(1)
 
@@ -102,15 +106,15 @@ class Pipeline:
         try:
             headers, message, decision = await self._decide(submission)
             if decision.action is Action.BLOCK:
-                writes = PreparedWrites()
+                writes = Changes()
                 self._record_refusal(writes, submission, headers, message, decision)
-                await self.store.write(writes.apply)
+                await self.store.commit(writes)
                 log.info("message blocked", rules=[f.rule for f in decision.findings])
                 return _receipt(submission.message_id, decision)
             accepted = Accepted(submission, headers, message, decision, plan(), conversation_token)
-            writes = PreparedWrites()
+            writes = Changes()
             ready = self._commit(writes, accepted)
-            await self.store.write(writes.apply)
+            await self.store.commit(writes)
             log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
         finally:
             structlog.contextvars.unbind_contextvars("message_id")
@@ -146,9 +150,9 @@ class Pipeline:
         message = self.decider.read(submission)
         return message, self.decider.evaluate(message)
 
-    # --- what the one durable commit writes (prepared before it: archive.writes) --------------------
+    # --- what the one durable commit writes (prepared before it: archive.changes) --------------------
 
-    def _commit(self, writer: ArchiveWriter, accepted: Accepted) -> list[queue.QueuedDelivery]:
+    def _commit(self, writer: Changes, accepted: Accepted) -> list[queue.QueuedDelivery]:
         """Everything about one message in one transaction; returns the copies that may go at once."""
         submission, decision = accepted.submission, accepted.decision
         digest = self._record_message(
@@ -171,11 +175,14 @@ class Pipeline:
             conversations.open(writer, submission.message_id, conversation)
         now = time.time()
         ready = []
+        lease = self.settings.delivery.lease_seconds
         for copy in accepted.fanout.copies:
             delivery = self._delivery(submission, decision, copy, accepted.headers, digest, now)
-            queue.enqueue(writer, delivery)
             if delivery.state == queue.State.PENDING and delivery.not_before <= now:
+                if self.delivery_claimant is not None:
+                    delivery = replace(delivery, claimed_by=self.delivery_claimant, claim_until=now + lease)
                 ready.append(delivery)
+            queue.enqueue(writer, delivery)
         if decision.action in (Action.HOLD, Action.FLAG):
             review.open_review(
                 writer,
@@ -191,7 +198,7 @@ class Pipeline:
         return ready
 
     def _notify_sender(
-        self, writer: ArchiveWriter, submission: Submission, message: Message, decision: Decision, now: float
+        self, writer: Changes, submission: Submission, message: Message, decision: Decision, now: float
     ) -> None:
         subject, text = notices.sender_notice(
             decision,
@@ -210,7 +217,7 @@ class Pipeline:
             now=now,
         )
 
-    def _alert(self, writer: ArchiveWriter, submission: Submission, decision: Decision, now: float) -> None:
+    def _alert(self, writer: Changes, submission: Submission, decision: Decision, now: float) -> None:
         """Threats, sexual content and grooming signals: supervisors and the compliance contact, at once."""
         staff = submission.sender if submission.sender.role is Role.STAFF else None
         if staff is None:  # a reply from a student or guardian: alert the staff member's supervisors
@@ -275,7 +282,7 @@ class Pipeline:
 
     def _record_message(
         self,
-        writer: ArchiveWriter,
+        writer: Changes,
         submission: Submission,
         headers: HeaderBlock,
         message: Message,
@@ -312,7 +319,7 @@ class Pipeline:
 
     def _record_refusal(
         self,
-        writer: ArchiveWriter,
+        writer: Changes,
         submission: Submission,
         headers: HeaderBlock,
         message: Message,

@@ -13,23 +13,26 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from archive.changes import Changes
 from archive.records import Record, RecordKind
-from archive.sqlite import SqliteStore
+from archive.store import Store
 
 
-async def _append(store: SqliteStore, kind: RecordKind, payload: dict[str, Any]) -> None:
+async def _append(store: Store, kind: RecordKind, payload: dict[str, Any]) -> None:
     """One record about no message in particular, in a transaction of its own."""
-    await store.write(lambda writer: writer.append(Record(kind, None, payload)))
+    changes = Changes()
+    changes.append(Record(kind, None, payload))
+    await store.commit(changes)
 
 
 async def record_refusal(
-    store: SqliteStore, *, stage: str, reply: str, peer: str, sender: str | None, address: str | None
+    store: Store, *, stage: str, reply: str, peer: str, sender: str | None, address: str | None
 ) -> None:
     payload = {"stage": stage, "reply": reply, "peer": peer, "sender": sender, "address": address}
     await _append(store, RecordKind.REFUSAL, payload)
 
 
-async def record_security_event(store: SqliteStore, payload: dict[str, Any]) -> None:
+async def record_security_event(store: Store, payload: dict[str, Any]) -> None:
     await _append(store, RecordKind.SECURITY, payload)
 
 
@@ -48,7 +51,7 @@ class RefusalArchive:
     """Archives each connection's first ``individually`` refusals in full, then counts the rest and
     archives them as one ``smtp.refusals`` summary when the connection closes (``closed``)."""
 
-    def __init__(self, store: SqliteStore, *, individually: int) -> None:
+    def __init__(self, store: Store, *, individually: int) -> None:
         self.store = store
         self.individually = individually
         self._archived: dict[int, int] = {}  # connection -> refusals archived one by one

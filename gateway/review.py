@@ -1,106 +1,179 @@
 """The review queue: held messages wait here for a supervisor; flagged ones are listed after delivery.
 
-Approving a held message releases its copies (re-applying the hour-of-day rules at the time of approval);
-rejecting it keeps them from ever being sent and tells the sender. Every action is archived.
+``ReviewDesk`` is the one place that says who may decide on a message and what a decision does, for every
+edge (the CLI today, the portal next). Approving a held message releases its copies (re-applying the
+hour-of-day rules at the time of approval); rejecting it keeps them from ever being sent and tells the
+sender. Nobody decides on their own message. Every action is archived.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass
+import time
 from datetime import UTC, datetime
 from typing import Any
 
+from archive.changes import Changes, ReviewVerdict
+from archive.models import ArchivedRecord, Conflict, ReviewEntry
 from archive.records import Record, RecordKind
-from archive.sqlite import Writer
-from archive.writes import ArchiveWriter
-from gateway import queue
+from archive.store import Store
+from gateway import notices, queue
+from gateway.config import Settings
+from gateway.decide import PolicyDecider
+from gateway.directory import Directory
+from gateway.models import Purpose, Recipient, Submission
 from policies.decision import Action, Decision
+from policies.parties import Role
+
+PENDING = "pending"
 
 
 class ReviewError(Exception):
-    """A review action that cannot be taken, said plainly (unknown id, already decided)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PendingReview:
-    message_id: str
-    action: str
-    state: str
-    sender: str
-    subject: str | None
-    reasons: str
-    opened_at: str
+    """A review action that cannot be taken, said plainly (unknown id, already decided, not allowed)."""
 
 
 def open_review(
-    writer: ArchiveWriter, message_id: str, decision: Decision, *, sender: str, subject: str | None
+    writer: Changes, message_id: str, decision: Decision, *, sender: str, subject: str | None
 ) -> None:
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    writer.execute(
-        "INSERT INTO reviews(message_id, action, state, sender, subject, reasons, opened_at)"
-        " VALUES (?,?,?,?,?,?,?)",
-        (message_id, str(decision.action), "pending", sender, subject, decision.explain(), now),
+    writer.open_review(
+        ReviewEntry(
+            message_id=message_id,
+            action=str(decision.action),
+            state=PENDING,
+            sender=sender,
+            subject=subject,
+            reasons=decision.explain(),
+            opened_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
     )
     writer.append(Record(RecordKind.REVIEW_OPENED, message_id, {"action": str(decision.action)}))
 
 
-def pending(connection: sqlite3.Connection) -> list[PendingReview]:
-    rows = connection.execute(
-        "SELECT message_id, action, state, sender, subject, reasons, opened_at FROM reviews"
-        " WHERE state = 'pending' ORDER BY opened_at, message_id"
-    ).fetchall()
-    return [PendingReview(*row) for row in rows]
+class ReviewDesk:
+    """``directory`` (the roster) is needed to decide, not to list or show."""
 
+    def __init__(self, settings: Settings, store: Store, directory: Directory | None = None) -> None:
+        self.settings = settings
+        self._directory = directory
+        self.store = store
 
-def find(connection: sqlite3.Connection, message_id: str) -> PendingReview | None:
-    row = connection.execute(
-        "SELECT message_id, action, state, sender, subject, reasons, opened_at FROM reviews"
-        " WHERE message_id = ?",
-        (message_id,),
-    ).fetchone()
-    return None if row is None else PendingReview(*row)
+    @property
+    def directory(self) -> Directory:
+        if self._directory is None:
+            raise ReviewError("deciding needs the roster: run `chaperone roster import DIR` first")
+        return self._directory
 
+    async def waiting(self) -> list[ReviewEntry]:
+        return await self.store.reviews([PENDING])
 
-def decide(
-    writer: Writer,
-    message_id: str,
-    *,
-    approve: bool,
-    reviewer: str,
-    comment: str,
-    release_at: float,
-    lifetime_seconds: float,
-    operator: dict[str, Any] | None = None,
-) -> PendingReview:
-    """Approve (release held copies at ``release_at``) or reject (never send them) one pending review."""
-    review = find(writer.connection, message_id)
-    if review is None:
-        raise ReviewError(f"{message_id}: no such message in the review queue")
-    if review.state != "pending":
-        raise ReviewError(f"{message_id}: already {review.state}")
-    verdict = "approved" if approve else "rejected"
-    if review.action == str(Action.FLAG):
-        verdict = "seen" if approve else "rejected"  # a flagged message was already delivered
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    writer.execute(
-        "UPDATE reviews SET state = ?, decided_by = ?, decided_at = ?, comment = ? WHERE message_id = ?",
-        (verdict, reviewer, now, comment, message_id),
-    )
-    released = queue.release_held(
-        writer, message_id, send=approve, not_before=release_at, lifetime_seconds=lifetime_seconds
-    )
-    writer.append(
-        Record(
-            RecordKind.REVIEW_DECIDED,
-            message_id,
-            {
-                "verdict": verdict,
-                "reviewer": reviewer,
-                "operator": operator or {},
-                "comment": comment,
-                "copies": released,
-            },
+    async def history(self, message_id: str) -> list[ArchivedRecord]:
+        return await self.store.records(message_ids=[message_id])
+
+    def authorise(self, reviewer: str, entry: ReviewEntry) -> None:
+        """Only a supervisor of the sender, or the district's compliance contact, and never the sender."""
+        person = self.directory.by_email(reviewer)
+        if person is None or person.role is not Role.STAFF:
+            raise ReviewError(f"{reviewer} is not staff on the roster")
+        if reviewer.lower() == entry.sender.lower():
+            # The compliance contact included: another reviewer must decide on their own message.
+            raise ReviewError(
+                f"{reviewer} sent this message; their supervisor or the compliance contact must decide on it"
+            )
+        if reviewer.lower() == (self.settings.district.compliance_contact or "").lower():
+            return
+        author = self.directory.by_email(entry.sender)
+        staff = author if author is not None and author.role is Role.STAFF else None
+        if staff is None or person not in self.directory.supervisors_of(staff):
+            raise ReviewError(
+                f"{reviewer} does not supervise {entry.sender}; ask their supervisor or compliance"
+            )
+
+    async def decide(
+        self, message_id: str, *, approve: bool, reviewer: str, comment: str, operator: dict[str, Any]
+    ) -> ReviewEntry:
+        entry = await self.store.review(message_id)
+        if entry is None:
+            raise ReviewError(f"{message_id}: no such message in the review queue")
+        if entry.state != PENDING:
+            raise ReviewError(f"{message_id}: already {entry.state}")
+        self.authorise(reviewer, entry)
+        now = time.time()
+        release = now
+        if approve and entry.action == str(Action.HOLD):
+            release = await self._release_time(message_id, now)
+        verdict = "approved" if approve else "rejected"
+        if entry.action == str(Action.FLAG):
+            verdict = "seen" if approve else "rejected"  # a flagged message was already delivered
+        changes = Changes()
+        changes.decide_review(
+            ReviewVerdict(
+                message_id,
+                verdict,
+                reviewer.lower(),
+                datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds"),
+                comment,
+            )
         )
-    )
-    return find(writer.connection, message_id) or review
+        lifetime = self.settings.delivery.lifetime_hours * 3600
+        released = queue.release_held(
+            changes,
+            await self.store.copies(message_id),
+            send=approve,
+            not_before=release,
+            lifetime_seconds=lifetime,
+        )
+        changes.append(
+            Record(
+                RecordKind.REVIEW_DECIDED,
+                message_id,
+                {
+                    "verdict": verdict,
+                    "reviewer": reviewer.lower(),
+                    "operator": operator,
+                    "comment": comment,
+                    "copies": len(released),
+                },
+            )
+        )
+        if not approve:
+            subject = entry.subject or "(no subject)"
+            notices.queue_relay_mail(
+                changes,
+                self.settings,
+                about=message_id,
+                to=(entry.sender,),
+                subject=f"Not sent: {subject}",
+                text=f'A supervisor rejected your message "{subject}"; it was not delivered to anyone.'
+                f"\n\nComment: {comment}\n",
+                purpose=Purpose.NOTICE,
+                now=now,
+            )
+        try:
+            await self.store.commit(changes)
+        except Conflict as exc:
+            raise ReviewError(f"{message_id}: decided by someone else meanwhile ({exc})") from exc
+        return await self.store.review(message_id) or entry
+
+    async def _release_time(self, message_id: str, now: float) -> float:
+        """Approval re-applies the hour-of-day rules: a message approved at 23:00 still waits for morning."""
+        found = await self.store.records(message_ids=[message_id], kinds=[str(RecordKind.MESSAGE)], limit=1)
+        if not found:
+            return now
+        payload = found[0].payload
+        raw = await self.store.body(str(payload["body_digest"]))
+        sender = self.directory.by_email(str(payload["envelope_from"]))
+        if raw is None or sender is None:
+            return now
+        recipients = []
+        for party in payload["recipients"]:
+            person = self.directory.by_email(party["address"])
+            if person is not None:
+                recipients.append(Recipient(party["address"], person))
+        submission = Submission(message_id, sender, str(payload["envelope_from"]), tuple(recipients), raw,
+                                datetime.fromtimestamp(now, UTC))  # fmt: skip
+        decider = PolicyDecider(self.settings, self.directory)
+        timing = [
+            f
+            for f in decider.evaluate(decider.read(submission)).findings
+            if f.action is Action.DEFER and f.release_at
+        ]
+        return max([now, *(f.release_at.timestamp() for f in timing if f.release_at)])

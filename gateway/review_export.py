@@ -8,11 +8,12 @@ body as the rules read it. The file holds students' messages: it stays inside th
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
+from archive.models import ReviewEntry
+from archive.records import RecordKind
+from archive.store import Store
 from gateway.reading import read_email
 from policies.learned.training import CATEGORIES
 from policies.message import Party
@@ -21,37 +22,31 @@ CONTENT = frozenset(CATEGORIES)  # what the learned detector is trained on
 _DECIDED = ("approved", "seen", "rejected")
 
 
-def reviewed_examples(connection: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = connection.execute(
-        "SELECT message_id, state, decided_by, decided_at FROM reviews WHERE state IN (?,?,?)"
-        " ORDER BY decided_at, message_id",
-        _DECIDED,
-    ).fetchall()
-    return [line for row in rows if (line := _example(connection, *row)) is not None]
+async def reviewed_examples(store: Store) -> list[dict[str, Any]]:
+    examples = []
+    decided = await store.reviews(_DECIDED)
+    for entry in sorted(decided, key=lambda e: (e.decided_at or "", e.message_id)):
+        example = await _example(store, entry)
+        if example is not None:
+            examples.append(example)
+    return examples
 
 
-def _example(
-    connection: sqlite3.Connection, message_id: str, verdict: str, reviewer: str, decided_at: str
-) -> dict[str, Any] | None:
-    records = {
-        kind: json.loads(canonical)["payload"]
-        for kind, canonical in connection.execute(
-            "SELECT kind, canonical FROM records WHERE message_id = ? AND kind IN ('message', 'decision')"
-            " ORDER BY seq",
-            (message_id,),
-        )
-    }
+async def _example(store: Store, entry: ReviewEntry) -> dict[str, Any] | None:
+    kinds = (str(RecordKind.MESSAGE), str(RecordKind.DECISION))
+    records = {r.kind: r.payload for r in await store.records(message_ids=[entry.message_id], kinds=kinds)}
     message, decision = records.get("message"), records.get("decision")
     if message is None or decision is None:
         return None
-    body = connection.execute(
-        "SELECT content FROM bodies WHERE digest = ?", (message["body_digest"],)
-    ).fetchone()
+    body = await store.body(message["body_digest"])
     if body is None:  # disposed of: nothing to learn from
         return None
+    message_id, verdict, reviewer, decided_at = (
+        entry.message_id, entry.state, entry.decided_by, entry.decided_at,
+    )  # fmt: skip
     sender = message["sender"]["address"]
     read = read_email(
-        bytes(body[0]),
+        body,
         message_id=message_id,
         sender=Party(sender, None),
         recipients=(),

@@ -25,8 +25,10 @@ from adapters.smtp_inbound import InboundHandler
 from adapters.smtp_server import ErrorLimits, Listener, listen
 from adapters.smtp_submission import SubmissionHandler
 from adapters.transport import transport_from_settings
-from archive.sqlite import SqliteStore
+from archive.backends import open_store
+from archive.store import Store
 from gateway.config import ConfigError, Settings
+from gateway.conversations import ConversationRoutes
 from gateway.credentials import StaffCredentials
 from gateway.decide import PolicyDecider
 from gateway.delivery import DeliveryWorkers
@@ -50,7 +52,7 @@ _OUTCOME_LINGER = 0.02
 class Relay:
     settings: Settings
     directory: Directory
-    store: SqliteStore
+    store: Store
     pipeline: Pipeline
     workers: DeliveryWorkers | None  # None in an acceptance process: the parent delivers
     listeners: dict[str, Listener]
@@ -78,7 +80,7 @@ async def running_relay(
         every = settings.roster.reload_seconds
         follow = asyncio.create_task(follow_snapshot(snapshot, directory, every, loaded=loaded))
         stack.push_async_callback(_cancel, follow)
-        store = SqliteStore(settings.archive.sqlite_path)
+        store = open_store(settings.archive.url)
         await store.start()
         stack.push_async_callback(store.close)
         workers = await _start_delivery(stack, settings, store) if deliver else None
@@ -88,6 +90,7 @@ async def running_relay(
             store=store,
             decider=PolicyDecider(settings, directory),
             wake_delivery=workers.wake if workers is not None else _ring_on_ready(stack, settings),
+            delivery_claimant=workers.claimant if workers is not None else None,
         )
 
         credentials = StaffCredentials(settings.data_dir)
@@ -98,7 +101,6 @@ async def running_relay(
         submission = SubmissionHandler(
             settings=settings,
             directory=directory,
-            store=store,
             pipeline=pipeline,
             verify_password=credentials.verify_async,
             refusals=refusals,
@@ -109,8 +111,11 @@ async def running_relay(
                 record=partial(record_security_event, store),
             ),
         )
+        routes = ConversationRoutes(
+            store, relay_domain=settings.district.relay_domain, idle_days=smtp.conversation_idle_days
+        )
         inbound = InboundHandler(
-            settings=settings, directory=directory, store=store, pipeline=pipeline, refusals=refusals
+            settings=settings, directory=directory, conversations=routes, pipeline=pipeline, refusals=refusals
         )
         listeners: dict[str, Listener] = {}
         shared = sockets or {}
@@ -168,7 +173,7 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
     async with contextlib.AsyncExitStack() as stack:
         # Only outcomes are written here, and no client waits on them: commit them many at a time, so
         # this process takes the archive's turn seldom and the acceptance processes get it at once.
-        store = SqliteStore(settings.archive.sqlite_path, linger=_OUTCOME_LINGER)
+        store = open_store(settings.archive.url, linger=_OUTCOME_LINGER)
         await store.start()
         stack.push_async_callback(store.close)
         yield await _start_delivery(stack, settings, store)
@@ -178,13 +183,13 @@ def _ring_on_ready(
     stack: contextlib.AsyncExitStack, settings: Settings
 ) -> Callable[[list[QueuedDelivery], bytes], None]:
     """In an acceptance process: ring the delivery process's doorbell when a commit queued copies for now."""
-    doorbell = Doorbell(settings.archive.sqlite_path)
+    doorbell = Doorbell(settings.archive.doorbell_key)
     stack.callback(doorbell.close)
     return lambda ready, raw: doorbell.ring() if ready else None
 
 
 async def _start_delivery(
-    stack: contextlib.AsyncExitStack, settings: Settings, store: SqliteStore
+    stack: contextlib.AsyncExitStack, settings: Settings, store: Store
 ) -> DeliveryWorkers:
     transport = transport_from_settings(settings)
     stack.push_async_callback(transport.close)
@@ -198,7 +203,7 @@ async def _start_delivery(
     )
     worker_task = asyncio.create_task(workers.run(), name="delivery-workers")
     stack.push_async_callback(_cancel, worker_task)
-    stack.callback(Answering(settings.archive.sqlite_path, workers.wake).close)
+    stack.callback(Answering(settings.archive.doorbell_key, workers.wake).close)
     return workers
 
 

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
-from collections.abc import Callable
+import threading
+from collections.abc import Awaitable, Callable
 from email import message_from_bytes
 from email.message import Message
 from email.policy import default as default_policy
-from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosmtplib
+import asyncpg
 
+from archive.backends import open_store, sqlite_path
+from archive.models import QueuedDelivery
+from archive.records import RecordKind
+from archive.store import Store
 from tests.conftest import PASSWORD
+
+T = TypeVar("T")
 
 
 def compose(
@@ -44,11 +50,36 @@ def parse(raw: bytes) -> Message:
     return message_from_bytes(raw, policy=default_policy)
 
 
-def archive_rows(db: Path, kind: str | None = None) -> list[dict[str, Any]]:
-    with sqlite3.connect(db) as connection:
-        sql = "SELECT canonical FROM records" + (" WHERE kind = ?" if kind else "") + " ORDER BY seq"
-        rows = connection.execute(sql, (kind,) if kind else ()).fetchall()
-    return [json.loads(row[0]) for row in rows]
+def in_store(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Run ``work`` on a store of its own for the archive at ``url``, through the store interface, from
+    sync or async test code alike (on a thread with its own event loop)."""
+    outcome: list[Any] = []
+
+    async def run() -> None:
+        store = open_store(url)
+        await store.start()
+        try:
+            outcome.append(await work(store))
+        except BaseException as exc:
+            outcome.append(exc)
+        finally:
+            await store.close()
+
+    thread = threading.Thread(target=asyncio.run, args=(run(),))
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]  # type: ignore[no-any-return]
+
+
+def archive_rows(url: str, kind: str | None = None) -> list[dict[str, Any]]:
+    """The archived records (of one kind), as dicts: kind, message_id, recorded_at, payload."""
+    found = in_store(url, lambda store: store.records(kinds=[kind] if kind else ()))
+    return [
+        {"kind": r.kind, "message_id": r.message_id, "recorded_at": r.recorded_at, "payload": r.payload}
+        for r in found
+    ]
 
 
 async def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
@@ -56,3 +87,63 @@ async def eventually(check: Callable[[], bool], within: float = 10.0) -> None:
     async with asyncio.timeout(within):
         while not check():  # noqa: ASYNC110 - the state lives in another process's database, not an Event
             await asyncio.sleep(0.02)
+
+
+def queued_copies(url: str, message_id: str | None = None) -> list[QueuedDelivery]:
+    """The delivery queue's copies (of one message), in the order they were planned."""
+
+    async def work(store: Store) -> list[QueuedDelivery]:
+        planned = await store.records(
+            message_ids=[message_id] if message_id else (), kinds=[str(RecordKind.DELIVERY_PLANNED)]
+        )
+        order = {r.payload["delivery_id"]: r.seq for r in planned}
+        copies = []
+        for about in dict.fromkeys(r.message_id for r in planned if r.message_id):
+            copies += await store.copies(about)
+        return sorted(copies, key=lambda d: order.get(d.delivery_id, 0))
+
+    return in_store(url, work)
+
+
+def raw_sql(url: str, statement: str) -> None:
+    """Run one statement on the archive's database behind the relay's back, as an insider with the
+    database's credentials would (tests of what the records and the database refuse). Table names
+    unqualified: PostgreSQL's schemas are on the search path."""
+    path = sqlite_path(url)
+    if path is not None:
+        with sqlite3.connect(path) as connection:
+            connection.execute(statement)
+        return
+
+    async def run() -> None:
+        connection = await asyncpg.connect(url, server_settings={"search_path": "working,evidence,public"})
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    asyncio.run(run()) if not _loop_running() else _in_thread(run)
+
+
+def _loop_running() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _in_thread(work: Callable[[], Awaitable[None]]) -> None:
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(work())  # type: ignore[arg-type]
+        except BaseException as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]

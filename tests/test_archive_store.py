@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-from collections.abc import Callable
 from pathlib import Path
 
+from archive.changes import Changes
 from archive.records import Record, RecordKind
-from archive.sqlite import SqliteStore, Writer
+from archive.sqlite import SqliteStore
 
 
-def _refusal(n: int) -> Record:
-    return Record(RecordKind.REFUSAL, None, {"n": n})
+def _refusal(n: int) -> Changes:
+    changes = Changes()
+    changes.append(Record(RecordKind.REFUSAL, None, {"n": n}))
+    return changes
 
 
 async def test_a_writer_waits_for_the_archive_lock(tmp_path: Path) -> None:
@@ -22,12 +24,13 @@ async def test_a_writer_waits_for_the_archive_lock(tmp_path: Path) -> None:
     try:
         lock = os.open(tmp_path / "archive.db.writer-lock", os.O_RDWR)
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process is committing
-        write = asyncio.create_task(store.write(lambda w: w.append(_refusal(1))))
+        write = asyncio.create_task(store.commit(_refusal(1)))
         await asyncio.sleep(0.3)
         assert not write.done()
         fcntl.flock(lock, fcntl.LOCK_UN)
         os.close(lock)
-        assert await asyncio.wait_for(write, 5) > 0
+        await asyncio.wait_for(write, 5)
+        assert await store.count_records() == 1
     finally:
         await store.close()
 
@@ -37,13 +40,8 @@ async def test_two_stores_on_one_file_lose_no_commit(tmp_path: Path) -> None:
     for store in stores:
         await store.start()
     try:
-
-        def append(n: int) -> Callable[[Writer], int]:
-            return lambda w: w.append(_refusal(n))
-
-        await asyncio.gather(*(stores[n % 2].write(append(n)) for n in range(400)))
-        count = await stores[0].read(lambda c: c.execute("SELECT COUNT(*) FROM records").fetchone()[0])
-        assert count == 400
+        await asyncio.gather(*(stores[n % 2].commit(_refusal(n)) for n in range(400)))
+        assert await stores[0].count_records() == 400
     finally:
         for store in stores:
             await store.close()

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 from gateway.service import Relay
 from tests.conftest import Downstream
-from tests.mail import archive_rows, eventually, parse, submit
+from tests.mail import archive_rows, eventually, parse, queued_copies, submit
 
 REYES = "dreyes@nusd.example.org"
 OKAFOR = "cokafor@nusd.example.org"
 
 
 def delivery_states(relay: Relay) -> list[tuple[str, int]]:
-    with sqlite3.connect(relay.settings.archive.sqlite_path) as connection:
-        return connection.execute("SELECT state, attempts FROM deliveries ORDER BY rowid").fetchall()
+    return [(copy.state, copy.attempts) for copy in queued_copies(relay.settings.archive.url)]
 
 
 async def test_downstream_4xx_then_success(relay: Relay, downstream: Downstream) -> None:
@@ -23,7 +20,7 @@ async def test_downstream_4xx_then_success(relay: Relay, downstream: Downstream)
     received = await downstream.wait_for(1)
     assert received[0].rcpt_tos == [OKAFOR]
     await eventually(lambda: delivery_states(relay) == [("sent", 3)])
-    attempts = archive_rows(relay.settings.archive.sqlite_path, "delivery.attempt")
+    attempts = archive_rows(relay.settings.archive.url, "delivery.attempt")
     assert [a["payload"]["outcomes"][0]["code"] for a in attempts] == [451, 421, 250]
 
 
@@ -38,7 +35,7 @@ async def test_downstream_5xx_sends_a_dsn_to_the_sender(relay: Relay, downstream
     assert "5.1.1" in dsn.content.decode("utf-8", "replace")
     # the copy failed; its DSN went out
     await eventually(lambda: sorted(state for state, _ in delivery_states(relay)) == ["failed", "sent"])
-    assert archive_rows(relay.settings.archive.sqlite_path, "dsn.sent")
+    assert archive_rows(relay.settings.archive.url, "dsn.sent")
 
 
 async def test_a_partial_refusal_delivers_the_others_and_bounces_one(

@@ -48,7 +48,7 @@ async def test_an_unreachable_guardian_is_recorded_not_skipped(relay: Relay, dow
     await submit(relay.port("submission"), REYES, [ito])
     received = await downstream.wait_for(2)
     assert {a for r in received for a in r.rcpt_tos} == {ito, BROOKS}
-    unreachable = archive_rows(relay.settings.archive.sqlite_path, "party.unreachable")
+    unreachable = archive_rows(relay.settings.archive.url, "party.unreachable")
     assert [u["payload"]["person_id"] for u in unreachable] == ["g-ito"]
 
 
@@ -101,7 +101,7 @@ async def test_everything_is_archived_under_one_message_id(relay: Relay, downstr
     response = await submit(relay.port("submission"), REYES, [PATEL])
     message_id = response.split()[3]
     await downstream.wait_for(2)
-    rows = [r for r in archive_rows(relay.settings.archive.sqlite_path) if r["message_id"] == message_id]
+    rows = [r for r in archive_rows(relay.settings.archive.url) if r["message_id"] == message_id]
     kinds = [r["kind"] for r in rows]
     assert kinds[:2] == ["message", "decision"]
     assert kinds.count("delivery.planned") == 2

@@ -56,7 +56,7 @@ async def test_repeated_refusals_on_one_connection_are_archived_as_one_summary(l
         code, _ = await smtp.execute_command(f"RCPT TO:<victim{number}@example.com>".encode())
         assert code == 550
     smtp.close()
-    db = limited_relay.settings.archive.sqlite_path
+    db = limited_relay.settings.archive.url
     await asyncio.sleep(0.3)  # the summary is written as the connection closes
     assert len(archive_rows(db, "smtp.refusal")) == 3
     summary = archive_rows(db, "smtp.refusals")
@@ -113,7 +113,7 @@ async def test_failed_sign_ins_are_throttled_without_hashing_and_archived(limite
         await smtp.auth_plain(REYES, PASSWORD)
     assert throttled.value.code == 454 and "4.7.0" in throttled.value.message
     smtp.close()
-    events = archive_rows(limited_relay.settings.archive.sqlite_path, "security.event")
+    events = archive_rows(limited_relay.settings.archive.url, "security.event")
     assert [e["payload"]["by"] for e in events] == ["address"]
     assert events[0]["payload"]["address"] == REYES
 
@@ -128,7 +128,7 @@ async def test_guessing_from_one_client_across_addresses_is_throttled_by_ip(limi
             codes.append(error.code)
         smtp.close()
     assert codes == [535] * 6 + [454] * 2
-    events = archive_rows(limited_relay.settings.archive.sqlite_path, "security.event")
+    events = archive_rows(limited_relay.settings.archive.url, "security.event")
     assert [e["payload"]["by"] for e in events] == ["client"]
 
 

@@ -51,8 +51,8 @@ async def test_a_header_that_is_not_rfc5322_is_refused_at_data(
     head = bad_field + "\n" + plain_head() if bad_field.startswith(" ") else plain_head(extra=bad_field)
     error = await refused(relay, message(head, "Lab at 3."))
     assert error.code == 554 and error.message.startswith("5.6.0")
-    assert archive_rows(relay.settings.archive.sqlite_path, "message") == []
-    assert archive_rows(relay.settings.archive.sqlite_path, "smtp.refusal")[-1]["payload"]["stage"] == "DATA"
+    assert archive_rows(relay.settings.archive.url, "message") == []
+    assert archive_rows(relay.settings.archive.url, "smtp.refusal")[-1]["payload"]["stage"] == "DATA"
 
 
 # --- who a message is from ------------------------------------------------------------------------------
@@ -78,7 +78,7 @@ async def test_only_one_from_naming_only_the_sender_is_accepted(
 ) -> None:
     error = await refused(relay, message(head, "Practice is at 4."))
     assert error.code in (553, 554)
-    assert archive_rows(relay.settings.archive.sqlite_path, "message") == []
+    assert archive_rows(relay.settings.archive.url, "message") == []
 
 
 async def test_an_encoded_display_name_of_ones_own_is_fine(relay: Relay, downstream: Downstream) -> None:
@@ -112,7 +112,7 @@ async def test_the_reply_to_a_held_message_does_not_quote_what_matched(
     assert "threat" in response.lower() and "004_c1cf45d309814995.txt" in response
     notice = next(r for r in await downstream.wait_for(2) if r.rcpt_tos == [REYES])
     assert "know where you live" not in parse(notice.content).get_content()
-    decision = archive_rows(relay.settings.archive.sqlite_path, "decision")[-1]["payload"]
+    decision = archive_rows(relay.settings.archive.url, "decision")[-1]["payload"]
     assert any("know where you live" in f["evidence"].lower() for f in decision["findings"])
 
 
@@ -165,7 +165,7 @@ async def test_a_threat_is_found_wherever_a_client_would_show_it(
     raw = message(plain_head(extra=content_head), body)
     response = await submit(relay.port("submission"), REYES, [PATEL], raw)
     assert "held" in response, place
-    decision = archive_rows(relay.settings.archive.sqlite_path, "decision")[-1]["payload"]
+    decision = archive_rows(relay.settings.archive.url, "decision")[-1]["payload"]
     assert "threat" in {f["category"] for f in decision["findings"]}, place
 
 
@@ -190,7 +190,7 @@ async def test_a_message_the_reader_cannot_read_whole_is_held(
         relay.port("submission"), REYES, [PATEL], message(plain_head(extra=content_head), body)
     )
     assert "held" in response
-    decision = archive_rows(relay.settings.archive.sqlite_path, "decision")[-1]["payload"]
+    decision = archive_rows(relay.settings.archive.url, "decision")[-1]["payload"]
     assert [f["rule"] for f in decision["findings"]] == ["content.unread"]
 
 
@@ -282,7 +282,7 @@ async def test_a_photo_is_judged_by_its_bytes_not_its_name(
         relay.port("submission"), REYES, [PATEL], message(plain_head(extra=content_head), body)
     )
     assert "held" in response, shape
-    decision = archive_rows(relay.settings.archive.sqlite_path, "decision")[-1]["payload"]
+    decision = archive_rows(relay.settings.archive.url, "decision")[-1]["payload"]
     assert "media_consent" in {f["category"] for f in decision["findings"]}, shape
 
 

@@ -8,17 +8,16 @@ or a signer that fails for another reason, must still end in a DSN and an alert,
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from pathlib import Path
 
-from archive.writes import PreparedWrites
+from archive.changes import Changes
 from gateway import queue
 from gateway.directory import Directory
 from gateway.models import Purpose, new_id
 from gateway.service import running_relay
 from tests.conftest import Downstream
-from tests.mail import archive_rows, eventually, submit
+from tests.mail import archive_rows, eventually, queued_copies, submit
 from tests.test_dkim_and_archive import signing_relay_settings
 
 REYES = "dreyes@nusd.example.org"
@@ -28,10 +27,8 @@ POISON_HEADER = (
 ).encode()
 
 
-def states(db: Path) -> dict[str, tuple[str, int]]:
-    with sqlite3.connect(db) as connection:
-        rows = connection.execute("SELECT delivery_id, state, attempts FROM deliveries").fetchall()
-    return {delivery_id: (state, attempts) for delivery_id, state, attempts in rows}
+def states(url: str) -> dict[str, tuple[str, int]]:
+    return {copy.delivery_id: (copy.state, copy.attempts) for copy in queued_copies(url)}
 
 
 async def test_a_copy_the_signer_cannot_read_fails_once_with_a_dsn_and_an_alert_and_others_flow(
@@ -40,7 +37,7 @@ async def test_a_copy_the_signer_cannot_read_fails_once_with_a_dsn_and_an_alert_
     settings, _ = signing_relay_settings(tmp_path, downstream)
     async with running_relay(settings, directory) as relay:
         poisoned = []
-        writes = PreparedWrites()
+        writes = Changes()
         for _ in range(5):  # five were enough to stop every other copy with two acceptance processes
             delivery = queue.QueuedDelivery(
                 delivery_id=new_id("d-"),
@@ -56,13 +53,13 @@ async def test_a_copy_the_signer_cannot_read_fails_once_with_a_dsn_and_an_alert_
             )
             queue.enqueue(writes, delivery)
             poisoned.append(delivery.delivery_id)
-        await relay.store.write(writes.apply)
+        await relay.store.commit(writes)
         assert relay.workers is not None
         relay.workers.wake()
 
         await submit(relay.port("submission"), REYES, [OKAFOR])
         received = await downstream.wait_for(6)  # the good copy and five DSNs, one each
-        db = settings.archive.sqlite_path
+        db = settings.archive.url
         await eventually(lambda: all(states(db)[d] == ("failed", 1) for d in poisoned))
         time.sleep(0.5)  # noqa: ASYNC251 - nothing may be retried meanwhile: the attempt counts stay at one
         assert all(states(db)[d] == ("failed", 1) for d in poisoned)

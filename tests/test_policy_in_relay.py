@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sqlite3
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,7 +18,7 @@ from gateway.directory import Directory
 from gateway.roster_snapshot import roster_snapshot_path, save_directory
 from gateway.service import Relay, running_relay
 from tests.conftest import Downstream, give_passwords, relay_settings, zone_where_it_is
-from tests.mail import archive_rows, compose, eventually, parse, submit
+from tests.mail import archive_rows, compose, eventually, parse, queued_copies, raw_sql, submit
 
 REYES = "dreyes@nusd.example.org"
 PATEL = "spatel@students.nusd.example.org"
@@ -28,11 +27,8 @@ FIELD = "rfield@nusd.example.org"
 GROOMING = "Great game. Let's keep this just between us, don't tell your parents. I can drive you home after."
 
 
-def deliveries(db: Path) -> list[tuple[str, str, float]]:
-    with sqlite3.connect(db) as connection:
-        return connection.execute(
-            "SELECT purpose, state, not_before FROM deliveries ORDER BY rowid"
-        ).fetchall()
+def deliveries(url: str) -> list[tuple[str, str, float]]:
+    return [(copy.purpose, copy.state, copy.not_before) for copy in queued_copies(url)]
 
 
 def delivered_to(downstream: Downstream) -> set[str]:
@@ -52,9 +48,7 @@ async def test_a_message_to_a_student_at_night_waits_until_six(
         assert [r.rcpt_tos for r in notice] == [[REYES]]  # only the sender hears, when it will go out
         assert "06:00" in parse(notice[0].content).get_content()
     release = [
-        not_before
-        for purpose, state, not_before in deliveries(settings.archive.sqlite_path)
-        if purpose == "family"
+        not_before for purpose, state, not_before in deliveries(settings.archive.url) if purpose == "family"
     ]
     morning = datetime.fromtimestamp(release[0], ZoneInfo(zone))
     assert (morning.hour, morning.minute) == (6, 0)
@@ -71,7 +65,7 @@ async def test_an_urgent_message_goes_at_night_and_is_listed_for_review(
         await submit(relay.port("submission"), REYES, [PATEL], urgent)
         await downstream.wait_for(2)
     assert PATEL in delivered_to(downstream)
-    reviews = archive_rows(settings.archive.sqlite_path, "review.opened")
+    reviews = archive_rows(settings.archive.url, "review.opened")
     assert [r["payload"]["action"] for r in reviews] == ["flag"]
 
 
@@ -117,7 +111,7 @@ async def test_grooming_signals_are_held_and_alert_the_principal_and_compliance(
     assert set(alert.rcpt_tos) == {BROOKS, FIELD}
     text = parse(alert.content).get_content()
     assert "secrecy" in text and "tell your parents" in text  # the alert quotes the evidence
-    states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
+    states = {state for purpose, state, _ in deliveries(settings.archive.url) if purpose == "family"}
     assert states == {"held"}
 
 
@@ -137,7 +131,7 @@ async def test_a_district_pack_can_block_threats_at_smtp_time(
     assert refused.value.code == 550 and refused.value.message.startswith("5.7.1")
     assert "004_c1cf45d309814995.txt" in refused.value.message  # the clause it enforces
     assert downstream.received == []
-    assert archive_rows(settings.archive.sqlite_path, "smtp.refusal")
+    assert archive_rows(settings.archive.url, "smtp.refusal")
 
 
 async def test_a_supervisor_approves_a_held_message_and_the_family_gets_it(
@@ -164,7 +158,7 @@ async def test_a_supervisor_approves_a_held_message_and_the_family_gets_it(
         )
         await downstream.wait_for(4, within=15)  # the family's copy and the principal's copy
     assert {PATEL, "priya.patel@example.net", "raj.patel@example.com"} <= delivered_to(downstream)
-    decided = archive_rows(settings.archive.sqlite_path, "review.decided")
+    decided = archive_rows(settings.archive.url, "review.decided")
     assert [(d["payload"]["verdict"], d["payload"]["reviewer"]) for d in decided] == [("approved", BROOKS)]
 
 
@@ -186,7 +180,7 @@ async def test_a_rejected_message_is_never_sent_and_the_sender_is_told_why(
     rejection = downstream.received[-1]
     assert rejection.rcpt_tos == [REYES] and "See me." in parse(rejection.content).get_content()
     assert PATEL not in delivered_to(downstream)
-    states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
+    states = {state for purpose, state, _ in deliveries(settings.archive.url) if purpose == "family"}
     assert states == {"rejected"}
 
 
@@ -208,7 +202,7 @@ async def test_no_one_decides_on_their_own_message_and_the_operator_is_recorded(
         assert "must decide" in capsys.readouterr().err
         held = await held_grooming_message(relay, downstream)
         assert await chaperone(config, "review", "reject", held, "--reviewer", FIELD, "--comment", "No.") == 0
-    decided = archive_rows(settings.archive.sqlite_path, "review.decided")
+    decided = archive_rows(settings.archive.url, "review.decided")
     assert [d["message_id"] for d in decided] == [held]
     operator = decided[0]["payload"]["operator"]
     assert operator["uid"] == os.getuid() and operator["os_user"]
@@ -222,17 +216,18 @@ async def test_a_held_copy_flipped_to_pending_by_hand_is_not_sent(
     give_passwords(settings, REYES)
     async with running_relay(settings, directory) as relay:
         message_id = await held_grooming_message(relay, downstream)
-        with sqlite3.connect(settings.archive.sqlite_path) as connection:
-            connection.execute("UPDATE deliveries SET state = 'pending' WHERE message_id = ?", (message_id,))
+        raw_sql(
+            settings.archive.url, f"UPDATE deliveries SET state = 'pending' WHERE message_id = '{message_id}'"
+        )
         assert relay.workers is not None
         relay.workers.wake()
-        db = settings.archive.sqlite_path
+        db = settings.archive.url
         await eventually(
             lambda: any(a["payload"].get("delivery_id") for a in archive_rows(db, "alert.raised"))
         )
         await asyncio.sleep(0.5)
     assert PATEL not in delivered_to(downstream)
-    states = {state for purpose, state, _ in deliveries(settings.archive.sqlite_path) if purpose == "family"}
+    states = {state for purpose, state, _ in deliveries(settings.archive.url) if purpose == "family"}
     assert states == {"held"}
 
 

@@ -62,9 +62,7 @@ async def test_a_students_reply_reaches_the_teacher_guardians_and_principal(
         "abrooks@nusd.example.org",
     }
     assert parse(received[0].content)["To"] == REYES
-    replies = [
-        r for r in archive_rows(relay.settings.archive.sqlite_path, "message") if r["payload"]["conversation"]
-    ]
+    replies = [r for r in archive_rows(relay.settings.archive.url, "message") if r["payload"]["conversation"]]
     assert replies and replies[0]["payload"]["sender"]["person_id"] == "s-patel"
     assert replies[0]["payload"]["sender_auth"]["aligned"] is True  # verified, not taken on its word
 

@@ -5,11 +5,9 @@ Conversation addresses go idle, and the CLI never prints one whole."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +15,6 @@ import aiosmtplib
 import pytest
 
 from adapters.sender_auth import SenderVerifier
-from archive.records import Record, RecordKind
-from archive.sqlite import Writer, open_database
 from gateway import conversations
 from gateway.cli import main
 from gateway.config import ConfigError, load_settings
@@ -28,7 +24,7 @@ from policies.decision import Action
 from policies.engine import evaluate
 from tests.conftest import Downstream, give_passwords, relay_settings
 from tests.dns_zone import DnsZone, SigningKey, serving
-from tests.mail import archive_rows, compose, parse, submit
+from tests.mail import archive_rows, compose, parse, queued_copies, submit
 from tests.policy_fixtures import FixtureRoster, chicago, context, message
 
 REYES = "dreyes@nusd.example.org"
@@ -94,14 +90,12 @@ def message_id_of(response: str) -> str:
 
 
 def archived(relay: Relay, message_id: str, kind: str) -> dict[str, Any]:
-    rows = archive_rows(relay.settings.archive.sqlite_path, kind)
+    rows = archive_rows(relay.settings.archive.url, kind)
     return next(r["payload"] for r in rows if r["message_id"] == message_id)
 
 
 def delivery_states(relay: Relay, message_id: str) -> set[str]:
-    with sqlite3.connect(relay.settings.archive.sqlite_path) as connection:
-        rows = connection.execute("SELECT state FROM deliveries WHERE message_id = ?", (message_id,))
-        return {row[0] for row in rows}
+    return {copy.state for copy in queued_copies(relay.settings.archive.url, message_id)}
 
 
 # --- through the relay -----------------------------------------------------------------------------------
@@ -263,32 +257,6 @@ def test_the_policy_holds_an_unverified_reply_and_ignores_senders_it_did_not_che
     assert unverified.action is Action.HOLD
     assert [f.category for f in unverified.findings] == ["unverified_sender"]
     assert "identity" in unverified.findings[0].citation
-
-
-def test_a_reply_within_the_idle_time_keeps_the_address_open(tmp_path: Path) -> None:
-    db = open_database(tmp_path / "archive.db")
-    writer = Writer(db)
-    token, other = "a" * 24, "b" * 24
-    opened = datetime(2026, 1, 5, 15, 0, tzinfo=UTC)
-    db.execute(
-        "INSERT INTO conversations(token, message_id, staff_id, staff_email, student_ids, member_ids,"
-        " created_at) VALUES (?,?,?,?,?,?,?)",
-        (token, "m-1", "t-reyes", REYES, "[]", "[]", opened.isoformat()),
-    )
-    for hour in range(24 * 120):  # four months of other mail, an hour apart
-        at = opened + timedelta(hours=hour)
-        writer.append(Record(RecordKind.MESSAGE, f"m-x{hour}", {"conversation": None}, recorded_at=at))
-    reply_at = opened + timedelta(days=50)
-    writer.append(Record(RecordKind.MESSAGE, "m-2", {"conversation": token}, recorded_at=reply_at))
-    later = opened + timedelta(days=100)
-    writer.append(Record(RecordKind.MESSAGE, "m-3", {"conversation": other}, recorded_at=later))
-    found = conversations.find(db, token)
-    assert found is not None
-    idle = timedelta(days=60)
-
-    assert not conversations.idle_since(db, found, opened + timedelta(days=59) - idle)
-    assert not conversations.idle_since(db, found, reply_at + timedelta(days=59) - idle)  # the reply
-    assert conversations.idle_since(db, found, reply_at + timedelta(days=61) - idle)  # another's: no
 
 
 def test_an_inbound_resolver_must_be_an_address(tmp_path: Path) -> None:

@@ -61,7 +61,7 @@ async def test_personal_mail_from_is_refused_553(relay: Relay) -> None:
     assert refused.value.code == 553 and "5.7.1" in refused.value.message
     assert "personal" in refused.value.message
     client.close()
-    refusals = archive_rows(relay.settings.archive.sqlite_path, "smtp.refusal")
+    refusals = archive_rows(relay.settings.archive.url, "smtp.refusal")
     assert refusals[-1]["payload"]["address"] == "dana.reyes.home@gmail.com"
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from archive.sqlite import SqliteStore
+from archive.backends import open_store
 from gateway.config import load_settings
 from gateway.review_export import reviewed_examples
 from policies.learned.model import packaged_path
@@ -120,16 +119,16 @@ def _export(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
 
     async def run() -> list[dict[str, Any]]:
-        store = SqliteStore(settings.archive.sqlite_path)
+        store = open_store(settings.archive.url)
         await store.start()
         try:
-            return await store.read(lambda c: reviewed_examples(c))
+            return await reviewed_examples(store)
         finally:
             await store.close()
 
     try:
         lines = asyncio.run(run())
-    except sqlite3.Error as exc:
+    except Exception as exc:  # the store's own errors differ by backend; all say why
         print(f"chaperone: cannot read the archive: {exc}", file=sys.stderr)
         return 1
     with args.out.open("w", encoding="utf-8") as out:

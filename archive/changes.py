@@ -1,0 +1,95 @@
+"""A unit of work: everything one event writes, collected before the transaction and applied in it.
+
+Several relay processes share one archive and take turns to write, so what a unit does while it holds the
+turn holds every other process up. The gateway therefore says what changes (append a record, keep a body,
+queue a copy, settle a claim, open a review) as plain data, with the records' canonical bytes and hashes
+already made; a backend (``archive.sqlite``, ``archive.postgres``) turns each change into its statements
+inside one durable transaction. Guarded changes (``expect_...``) raise ``Conflict`` if the row is not as
+the gateway saw it, and the whole unit rolls back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from archive.models import QueuedDelivery, ReviewEntry, StoredConversation
+from archive.records import Record, body_digest, leaf_hash
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRow:
+    kind: str
+    message_id: str | None
+    recorded_at: str
+    canonical: bytes
+    leaf_hash: bytes
+
+    @classmethod
+    def of(cls, record: Record) -> RecordRow:
+        recorded_at = record.recorded_at_text
+        canonical = record.canonical(recorded_at)
+        return cls(str(record.kind), record.message_id, recorded_at, canonical, leaf_hash(canonical))
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRow:
+    digest: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    delivery_id: str
+    state: str
+    recipients: tuple[str, ...]
+    not_before: float
+    attempts: int
+    expires_at: float | None = None  # unchanged when None
+    expect_claim: str | None = None  # the claim that must still be the row's (a delivery worker's)
+    expect_state: str | None = None  # the state the row must still be in (a review's release)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewVerdict:
+    message_id: str
+    state: str  # approved | rejected | seen
+    decided_by: str
+    decided_at: str
+    comment: str
+
+
+@dataclass
+class Changes:
+    """What one event writes. The store applies bodies, then working state, then records, in order."""
+
+    records: list[RecordRow] = field(default_factory=list)
+    bodies: list[BodyRow] = field(default_factory=list)
+    enqueued: list[QueuedDelivery] = field(default_factory=list)
+    updated: list[DeliveryUpdate] = field(default_factory=list)
+    conversations: list[StoredConversation] = field(default_factory=list)
+    reviews: list[ReviewEntry] = field(default_factory=list)
+    verdicts: list[ReviewVerdict] = field(default_factory=list)
+
+    def append(self, record: Record) -> None:
+        self.records.append(RecordRow.of(record))
+
+    def put_body(self, content: bytes) -> str:
+        digest = body_digest(content)
+        self.bodies.append(BodyRow(digest, content))
+        return digest
+
+    def enqueue(self, delivery: QueuedDelivery) -> None:
+        self.enqueued.append(delivery)
+
+    def update_delivery(self, update: DeliveryUpdate) -> None:
+        self.updated.append(update)
+
+    def open_conversation(self, conversation: StoredConversation) -> None:
+        self.conversations.append(conversation)
+
+    def open_review(self, review: ReviewEntry) -> None:
+        self.reviews.append(review)
+
+    def decide_review(self, verdict: ReviewVerdict) -> None:
+        """Guarded: the review must still be pending."""
+        self.verdicts.append(verdict)

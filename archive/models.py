@@ -1,0 +1,76 @@
+"""What the store keeps and hands back, whatever the backend: plain frozen dataclasses, no rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class DeliveryState(StrEnum):
+    PENDING = "pending"  # may go from not_before on
+    HELD = "held"  # waits for a supervisor's verdict
+    SENT = "sent"
+    FAILED = "failed"
+    REJECTED = "rejected"  # a supervisor said never
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedDelivery:
+    """One planned copy of a message: to whom, from whom, with which header block over which body."""
+
+    delivery_id: str
+    message_id: str
+    envelope_from: str
+    recipients: tuple[str, ...]
+    headers: bytes
+    body_digest: str
+    not_before: float  # epoch seconds: quiet-hours release or next retry
+    expires_at: float  # give up (and tell the sender) after this
+    attempts: int
+    purpose: str
+    state: str = DeliveryState.PENDING
+    claimed_by: str | None = None  # the delivery worker sending it, until claim_until
+    claim_until: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredConversation:
+    token: str
+    message_id: str
+    staff_id: str
+    staff_email: str
+    student_ids: tuple[str, ...]
+    member_ids: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewEntry:
+    """A held or flagged message in the review queue, and what became of it."""
+
+    message_id: str
+    action: str  # hold (nothing sent yet) | flag (sent, listed for review)
+    state: str  # pending | approved | rejected | seen
+    sender: str
+    subject: str | None
+    reasons: str
+    opened_at: str
+    decided_by: str | None = None
+    decided_at: str | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedRecord:
+    seq: int
+    kind: str
+    message_id: str | None
+    recorded_at: str
+    payload: dict[str, Any]
+
+
+class Conflict(Exception):
+    """A guarded change found its row otherwise than expected (a claim lost to another worker, a review
+    already decided): the whole unit of work is rolled back."""

@@ -1,0 +1,304 @@
+"""The scale-out store: PostgreSQL through asyncpg, for several relay instances sharing one archive.
+
+Each unit of work is one transaction on a pooled connection; PostgreSQL commits concurrent transactions
+together on its own. Copies are claimed with ``FOR UPDATE SKIP LOCKED`` and a lease, so two delivery
+processes never take the same copy and a dead one's copies come free when its lease runs out. The schema is
+migrated (``archive/migrations/postgresql``) under an advisory lock, so instances starting at once apply
+each migration once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from archive.changes import Changes
+from archive.migrations import migrations
+from archive.models import ArchivedRecord, Conflict, QueuedDelivery, ReviewEntry, StoredConversation
+from archive.store import Ready
+
+_MIGRATION_LOCK = 0x43686170  # pg_advisory_xact_lock key: "Chap"
+_DELIVERY_COLUMNS = (
+    "delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before, expires_at,"
+    " attempts, purpose, state, claimed_by, claim_until"
+)
+_REVIEW_COLUMNS = (
+    "message_id, action, state, sender, subject, reasons, opened_at, decided_by, decided_at, comment"
+)
+
+_CLAIM_DUE = (
+    "WITH due AS (SELECT delivery_id FROM working.deliveries WHERE state = 'pending'"  # noqa: S608 - column names only
+    " AND not_before <= $1 AND claim_until <= $1 ORDER BY not_before LIMIT $2 FOR UPDATE SKIP LOCKED)"
+    " UPDATE working.deliveries d SET claimed_by = $3, claim_until = $4 FROM due"
+    " WHERE d.delivery_id = due.delivery_id RETURNING "
+    + ", ".join("d." + column.strip() for column in _DELIVERY_COLUMNS.split(","))
+)
+
+
+class PostgresStore:
+    def __init__(self, url: str, *, linger: float | None = None, pool_size: int = 10) -> None:
+        self.url = url
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        del linger  # PostgreSQL groups concurrent commits itself
+
+    async def start(self) -> None:
+        self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
+        try:
+            await self.upgrade()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("archive store is not started")
+        return self._pool
+
+    async def upgrade(self) -> list[str]:
+        """Apply the migrations this database has not had; returns their names."""
+        done = []
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await connection.execute(
+                "CREATE TABLE IF NOT EXISTS public.chaperone_schema_version (version INTEGER PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+            )
+            applied = {r[0] for r in await connection.fetch("SELECT version FROM chaperone_schema_version")}
+            for migration in migrations("postgresql"):
+                if migration.version in applied:
+                    continue
+                await connection.execute(migration.sql)
+                await connection.execute(
+                    "INSERT INTO chaperone_schema_version VALUES ($1, $2, $3)",
+                    migration.version, migration.name, datetime.now(UTC),
+                )  # fmt: skip
+                done.append(migration.name)
+        return done
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    async def commit(self, changes: Changes) -> None:
+        async with self.pool.acquire() as connection, connection.transaction():
+            await _apply(connection, changes)
+
+    async def claim_due(self, now: float, limit: int, *, claimant: str, lease_seconds: float) -> list[Ready]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(_CLAIM_DUE, now, limit, claimant, now + lease_seconds)
+            copies = sorted((_delivery(row) for row in rows), key=lambda d: d.not_before)
+            digests = sorted({d.body_digest for d in copies})
+            bodies = {
+                r["digest"]: bytes(r["content"])
+                for r in await connection.fetch(
+                    "SELECT digest, content FROM evidence.bodies WHERE digest = ANY($1::text[])", digests
+                )
+            }
+        return [(d, bodies.get(d.body_digest)) for d in copies]
+
+    async def release_claims(self, claimants: Collection[str]) -> int:
+        if not claimants:
+            return 0
+        status = await self.pool.execute(
+            "UPDATE working.deliveries SET claimed_by = NULL, claim_until = 0"
+            " WHERE claimed_by = ANY($1::text[])",
+            sorted(claimants),
+        )
+        return int(status.split()[-1])
+
+    async def claimants(self, now: float) -> set[str]:
+        rows = await self.pool.fetch(
+            "SELECT DISTINCT claimed_by FROM working.deliveries WHERE claimed_by IS NOT NULL"
+            " AND claim_until > $1",
+            now,
+        )
+        return {row[0] for row in rows}
+
+    # --- reading ----------------------------------------------------------------------------------------
+
+    async def next_due_at(self) -> float | None:
+        value = await self.pool.fetchval(
+            "SELECT MIN(not_before) FROM working.deliveries WHERE state = 'pending'"
+        )
+        return None if value is None else float(value)
+
+    async def copies(self, message_id: str) -> list[QueuedDelivery]:
+        rows = await self.pool.fetch(
+            f"SELECT {_DELIVERY_COLUMNS} FROM working.deliveries WHERE message_id = $1"  # noqa: S608
+            " ORDER BY delivery_id",
+            message_id,
+        )
+        return [_delivery(row) for row in rows]
+
+    async def records(
+        self, *, message_ids: Collection[str] = (), kinds: Collection[str] = (), limit: int | None = None
+    ) -> list[ArchivedRecord]:
+        where, params = [], []
+        if message_ids:
+            params.append(sorted(message_ids))
+            where.append(f"message_id = ANY(${len(params)}::text[])")
+        if kinds:
+            params.append(sorted(kinds))
+            where.append(f"kind = ANY(${len(params)}::text[])")
+        sql = "SELECT seq, kind, message_id, recorded_at, canonical FROM evidence.records"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [
+            ArchivedRecord(
+                r["seq"], r["kind"], r["message_id"], r["recorded_at"], json.loads(r["canonical"])["payload"]
+            )
+            for r in await self.pool.fetch(sql, *params)
+        ]
+
+    async def count_records(self, kind: str | None = None) -> int:
+        if kind is None:
+            return int(await self.pool.fetchval("SELECT COUNT(*) FROM evidence.records"))
+        return int(await self.pool.fetchval("SELECT COUNT(*) FROM evidence.records WHERE kind = $1", kind))
+
+    async def body(self, digest: str) -> bytes | None:
+        value = await self.pool.fetchval("SELECT content FROM evidence.bodies WHERE digest = $1", digest)
+        return None if value is None else bytes(value)
+
+    async def conversation(self, token: str) -> StoredConversation | None:
+        row = await self.pool.fetchrow(
+            "SELECT token, message_id, staff_id, staff_email, student_ids, member_ids, created_at"
+            " FROM working.conversations WHERE token = $1",
+            token,
+        )
+        if row is None:
+            return None
+        return StoredConversation(
+            token=row["token"],
+            message_id=row["message_id"],
+            staff_id=row["staff_id"],
+            staff_email=row["staff_email"],
+            student_ids=tuple(row["student_ids"]),
+            member_ids=tuple(row["member_ids"]),
+            created_at=row["created_at"],
+        )
+
+    async def used_since(self, conversation: StoredConversation, cutoff: datetime) -> bool:
+        if conversation.created_at >= cutoff:
+            return True
+        # Canonical JSON has sorted keys and no spaces: a reply's payload holds exactly these bytes.
+        needle = b'"conversation":"' + conversation.token.encode() + b'"'
+        found = await self.pool.fetchval(
+            "SELECT 1 FROM evidence.records WHERE kind = 'message' AND recorded_at >= $1"
+            " AND position($2::bytea in canonical) > 0 LIMIT 1",
+            cutoff.astimezone(UTC).isoformat(timespec="microseconds"),
+            needle,
+        )
+        return found is not None
+
+    async def review(self, message_id: str) -> ReviewEntry | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {_REVIEW_COLUMNS} FROM working.reviews WHERE message_id = $1",  # noqa: S608
+            message_id,
+        )
+        return None if row is None else ReviewEntry(*row)
+
+    async def reviews(self, states: Sequence[str]) -> list[ReviewEntry]:
+        rows = await self.pool.fetch(
+            f"SELECT {_REVIEW_COLUMNS} FROM working.reviews WHERE state = ANY($1::text[])"  # noqa: S608
+            " ORDER BY opened_at, message_id",
+            list(states),
+        )
+        return [ReviewEntry(*row) for row in rows]
+
+
+async def _apply(connection: Any, changes: Changes) -> None:
+    if changes.bodies:
+        await connection.executemany(
+            "INSERT INTO evidence.bodies(digest, size, content) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            [(b.digest, len(b.content), b.content) for b in changes.bodies],
+        )
+    if changes.enqueued:
+        await connection.executemany(
+            f"INSERT INTO working.deliveries({_DELIVERY_COLUMNS})"  # noqa: S608
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+            [
+                (
+                    d.delivery_id, d.message_id, d.envelope_from, list(d.recipients), d.headers,
+                    d.body_digest, d.not_before, d.expires_at, d.attempts, d.purpose, str(d.state),
+                    d.claimed_by, d.claim_until,
+                )
+                for d in changes.enqueued
+            ],
+        )  # fmt: skip
+    if changes.conversations:
+        await connection.executemany(
+            "INSERT INTO working.conversations(token, message_id, staff_id, staff_email, student_ids,"
+            " member_ids, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            [
+                (c.token, c.message_id, c.staff_id, c.staff_email, list(c.student_ids), list(c.member_ids),
+                 c.created_at)
+                for c in changes.conversations
+            ],
+        )  # fmt: skip
+    if changes.reviews:
+        await connection.executemany(
+            "INSERT INTO working.reviews(message_id, action, state, sender, subject, reasons, opened_at)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7)",
+            [
+                (r.message_id, r.action, r.state, r.sender, r.subject, r.reasons, r.opened_at)
+                for r in changes.reviews
+            ],
+        )
+    for v in changes.verdicts:
+        status = await connection.execute(
+            "UPDATE working.reviews SET state = $1, decided_by = $2, decided_at = $3, comment = $4"
+            " WHERE message_id = $5 AND state = 'pending'",
+            v.state, v.decided_by, v.decided_at, v.comment, v.message_id,
+        )  # fmt: skip
+        if status != "UPDATE 1":
+            raise Conflict(f"{v.message_id}: no pending review")
+    for u in changes.updated:
+        status = await connection.execute(
+            "UPDATE working.deliveries SET state = $1, recipients = $2, not_before = $3, attempts = $4,"
+            " expires_at = COALESCE($5, expires_at), claimed_by = NULL, claim_until = 0"
+            " WHERE delivery_id = $6 AND ($7::text IS NULL OR claimed_by = $7)"
+            " AND ($8::text IS NULL OR state = $8)",
+            str(u.state), list(u.recipients), u.not_before, u.attempts, u.expires_at, u.delivery_id,
+            u.expect_claim, u.expect_state,
+        )  # fmt: skip
+        if status != "UPDATE 1":
+            raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
+    if changes.records:
+        rows = changes.records
+        await connection.execute(
+            "INSERT INTO evidence.records(kind, message_id, recorded_at, canonical, leaf_hash)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])"
+            " WITH ORDINALITY AS r(kind, message_id, recorded_at, canonical, leaf_hash, n) ORDER BY n",
+            [r.kind for r in rows], [r.message_id for r in rows], [r.recorded_at for r in rows],
+            [r.canonical for r in rows], [r.leaf_hash for r in rows],
+        )  # fmt: skip
+
+
+def _delivery(row: Any) -> QueuedDelivery:
+    return QueuedDelivery(
+        delivery_id=row["delivery_id"],
+        message_id=row["message_id"],
+        envelope_from=row["envelope_from"],
+        recipients=tuple(row["recipients"]),
+        headers=bytes(row["headers"]),
+        body_digest=row["body_digest"],
+        not_before=float(row["not_before"]),
+        expires_at=float(row["expires_at"]),
+        attempts=int(row["attempts"]),
+        purpose=row["purpose"],
+        state=row["state"],
+        claimed_by=row["claimed_by"],
+        claim_until=float(row["claim_until"]),
+    )

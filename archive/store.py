@@ -1,0 +1,80 @@
+"""The store interface: what the gateway may ask of the archive, whatever holds it.
+
+Evidence (the append-only record log and the bodies it names) and working state (the delivery queue,
+conversations, reviews) are kept apart in the schema; both change only through a ``Changes`` unit,
+committed durably in one transaction, so a queue row never moves without the record that explains it.
+Two backends implement it: ``archive.sqlite`` (embedded, one file) and ``archive.postgres`` (asyncpg,
+several relay instances). ``open_store`` picks one by ``[archive] url``. Every read returns models
+(``archive.models``); no SQL leaves this package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from archive.changes import Changes
+from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, StoredConversation
+
+Ready = tuple[QueuedDelivery, bytes | None]  # a copy claimed, with the original message's bytes
+
+
+class EvidenceLog(Protocol):
+    async def records(
+        self, *, message_ids: Collection[str] = (), kinds: Collection[str] = (), limit: int | None = None
+    ) -> list[ArchivedRecord]:
+        """Records in log order, of these messages and kinds (empty: any)."""
+        ...
+
+    async def count_records(self, kind: str | None = None) -> int: ...
+
+
+class Bodies(Protocol):
+    async def body(self, digest: str) -> bytes | None: ...
+
+
+class DeliveryQueue(Protocol):
+    async def claim_due(self, now: float, limit: int, *, claimant: str, lease_seconds: float) -> list[Ready]:
+        """Up to ``limit`` pending copies due at ``now`` that no live claim holds, oldest first, now
+        claimed by ``claimant`` until ``now + lease_seconds``; each with its message's bytes."""
+        ...
+
+    async def claimants(self, now: float) -> set[str]:
+        """Who holds a live claim on some copy."""
+        ...
+
+    async def release_claims(self, claimants: Collection[str]) -> int:
+        """Let go of these claimants' copies (their processes are gone); returns how many."""
+        ...
+
+    async def next_due_at(self) -> float | None: ...
+
+    async def copies(self, message_id: str) -> list[QueuedDelivery]: ...
+
+
+class Conversations(Protocol):
+    async def conversation(self, token: str) -> StoredConversation | None: ...
+
+    async def used_since(self, conversation: StoredConversation, cutoff: datetime) -> bool:
+        """Whether a message was opened or replied through the conversation at or after ``cutoff``."""
+        ...
+
+
+class Reviews(Protocol):
+    async def review(self, message_id: str) -> ReviewEntry | None: ...
+
+    async def reviews(self, states: Sequence[str]) -> list[ReviewEntry]:
+        """Reviews in these states, oldest opened first."""
+        ...
+
+
+class Store(EvidenceLog, Bodies, DeliveryQueue, Conversations, Reviews, Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def commit(self, changes: Changes) -> None:
+        """Apply the unit in one transaction; return once it is durably committed. Raises ``Conflict``
+        (nothing applied) when a guarded change finds its row otherwise."""
+        ...
