@@ -44,12 +44,13 @@ class PostgresStore:
         self.url = url
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self.newly_applied: list[str] = []
         del linger  # PostgreSQL groups concurrent commits itself
 
     async def start(self) -> None:
         self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
         try:
-            await self.upgrade()
+            self.newly_applied = await self.upgrade()
         except BaseException:
             await self.close()
             raise
@@ -279,7 +280,8 @@ async def _apply(connection: Any, changes: Changes) -> None:
         rows = changes.records
         await connection.execute(
             "INSERT INTO evidence.records(kind, message_id, recorded_at, canonical, leaf_hash)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])"
+            " SELECT kind, message_id, recorded_at, canonical, leaf_hash"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])"
             " WITH ORDINALITY AS r(kind, message_id, recorded_at, canonical, leaf_hash, n) ORDER BY n",
             [r.kind for r in rows], [r.message_id for r in rows], [r.recorded_at for r in rows],
             [r.canonical for r in rows], [r.leaf_hash for r in rows],

@@ -62,6 +62,7 @@ class SqliteStore:
         self._writes: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._reads: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
+        self.newly_applied: list[str] = []
 
     async def start(self) -> None:
         # The writer first: it creates the schema the reader's connection will find.
@@ -144,7 +145,7 @@ class SqliteStore:
 
     def _write_loop(self, started: asyncio.Future[None], loop: asyncio.AbstractEventLoop) -> None:
         try:
-            connection = open_database(self.path)
+            connection = open_database(self.path, self.newly_applied)
             lock = _WriteLock(self.path.with_name(self.path.name + ".writer-lock"))
         except BaseException as exc:  # reported to start()'s caller
             loop.call_soon_threadsafe(_settle, started, None, exc)
@@ -278,7 +279,7 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
-def open_database(path: Path) -> sqlite3.Connection:
+def open_database(path: Path, applied: list[str] | None = None) -> sqlite3.Connection:
     """The writer's connection, the schema brought up to date (``chaperone db upgrade`` does the same)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we issue BEGIN/COMMIT ourselves so the group boundaries are ours.
@@ -289,5 +290,7 @@ def open_database(path: Path) -> sqlite3.Connection:
     connection.execute("PRAGMA busy_timeout=5000")
     # INSERT OR REPLACE deletes the row it replaces; with this on, the no-delete triggers see it.
     connection.execute("PRAGMA recursive_triggers=ON")
-    sql.upgrade(connection)
+    done = sql.upgrade(connection)
+    if applied is not None:
+        applied.extend(done)
     return connection

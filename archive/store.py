@@ -70,7 +70,11 @@ class Reviews(Protocol):
 
 
 class Store(EvidenceLog, Bodies, DeliveryQueue, Conversations, Reviews, Protocol):
-    async def start(self) -> None: ...
+    newly_applied: list[str]  # the schema migrations this store's start applied
+
+    async def start(self) -> None:
+        """Connect, and bring the schema up to date (``archive/migrations``)."""
+        ...
 
     async def close(self) -> None: ...
 

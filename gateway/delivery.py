@@ -33,6 +33,7 @@ from gateway.outbound import RecipientOutcome, Signer, Transport
 
 log = structlog.get_logger("gateway.delivery")
 _REMEMBERED = 10_000
+_SHUTDOWN_GRACE = 10.0  # seconds a stopping relay waits for the copies it is sending
 # Copies the relay wrote itself about a message (a DSN, the sender's notice, an alert): they go out while
 # the message itself is held, so the message's release does not govern them.
 _RELAY_WRITTEN = frozenset({str(Purpose.DSN), str(Purpose.NOTICE), str(Purpose.ALERT)})
@@ -98,6 +99,10 @@ class DeliveryWorkers:
                 if not fresh:
                     await self._sleep_until_due(busy=free <= 0)
         finally:
+            # Shutting down: copies on the wire are let finish and their outcomes recorded, for a while;
+            # a copy cut off mid-transaction may have reached the far side unrecorded, and would go again.
+            if self._tasks:
+                await asyncio.wait(self._tasks, timeout=_SHUTDOWN_GRACE)
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -184,7 +189,9 @@ class DeliveryWorkers:
                 self._wake.set()
             writes = Changes()
             self._record(writes, delivery, outcomes)
-            await self.store.commit(writes)
+            # The far side has the copy: its record must land even while the relay shuts down, or the
+            # copy would go out again after the restart.
+            await asyncio.shield(self.store.commit(writes))
         except Conflict:
             # Our claim ran out and another worker took the copy: what it records stands.
             log.error("claim lost before the outcome was recorded", delivery_id=delivery.delivery_id)

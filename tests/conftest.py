@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+import threading
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 from aiosmtpd.smtp import SMTP
 
@@ -21,6 +26,81 @@ from gateway.service import Relay, running_relay
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE_DISTRICT = SHARED / "district-sample"
 PASSWORD = "correct horse battery staple"
+# The PostgreSQL server the tests create their databases on (trust auth on this machine). It must be
+# there: a test of the PostgreSQL store fails, never skips, when it is not.
+POSTGRES = os.environ.get("CHAPERONE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = ("sqlite", "postgresql")
+# Modules whose relays run on both stores: every test that runs the relay end to end.
+_BOTH_STORES = ("relay", "downstream")
+# The store the current test's relays use (relay_settings). In the environment, not a global: test modules
+# import this file as tests.conftest, a second copy beside the one pytest loaded.
+_ARCHIVE_URL = "CHAPERONE_TEST_ARCHIVE_URL"
+
+
+def _in_thread(work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run a coroutine to its end on a thread of its own, from sync or async code alike."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(asyncio.run(work()))  # type: ignore[arg-type]
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A database of its own on the machine's PostgreSQL, dropped afterwards; yields its URL."""
+    name = f"chaperone_test_{uuid.uuid4().hex[:12]}"
+
+    async def admin(statement: str) -> None:
+        connection = await asyncpg.connect(POSTGRES)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    _in_thread(lambda: admin(f"CREATE DATABASE {name}"))
+    base = POSTGRES.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        _in_thread(lambda: admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "archive_backend" in metafunc.fixturenames and (
+        "store_backend" in metafunc.fixturenames
+        or any(name in metafunc.fixturenames for name in _BOTH_STORES)
+    ):
+        metafunc.parametrize("archive_backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def archive_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The store this test's relays use: both, one after the other, for every test that runs a relay
+    end to end (``relay_settings`` reads it); SQLite for the rest."""
+    backend = getattr(request, "param", "sqlite")
+    if backend == "sqlite":
+        os.environ[_ARCHIVE_URL] = f"sqlite:///{tmp_path / 'archive.db'}"
+        try:
+            yield backend
+        finally:
+            del os.environ[_ARCHIVE_URL]
+        return
+    with postgres_database() as url:
+        os.environ[_ARCHIVE_URL] = url
+        try:
+            yield backend
+        finally:
+            del os.environ[_ARCHIVE_URL]
 
 
 @pytest.fixture(scope="session")
@@ -100,10 +180,15 @@ def zone_where_it_is(local_hour: int) -> str:
     return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"  # POSIX zone names flip the sign
 
 
+def archive_url(tmp_path: Path) -> str:
+    """The archive URL this test's relays use (``archive_backend``)."""
+    return os.environ.get(_ARCHIVE_URL) or f"sqlite:///{tmp_path / 'archive.db'}"
+
+
 def relay_settings(tmp_path: Path, downstream_port: int, **sections: dict[str, Any]) -> Settings:
     base: dict[str, dict[str, Any]] = {
         "district": {"timezone": zone_where_it_is(12)},
-        "archive": {"url": f"sqlite:///{tmp_path / 'archive.db'}"},
+        "archive": {"url": archive_url(tmp_path)},
         "smtp": {"submission": "127.0.0.1:0", "inbound": "127.0.0.1:0", "require_tls": False},
         "delivery": {
             "target": f"smtp://127.0.0.1:{downstream_port}",

@@ -67,7 +67,7 @@ async def test_delivered_copies_verify_against_the_district_key(
     [
         "UPDATE records SET kind = 'edited'",
         "DELETE FROM records",
-        "UPDATE bodies SET content = x'00'",
+        "UPDATE bodies SET size = 0",
         "DELETE FROM bodies",
     ],
 )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, SAMPLE_DISTRICT, Downstream
+from tests.conftest import PASSWORD, SAMPLE_DISTRICT, Downstream, archive_url
 from tests.mail import submit
 from tests.relay_process import chaperone, free_port, start_relay
 
@@ -75,7 +75,7 @@ async def supervisor(
     config = tmp_path / "chaperone.toml"
     config.write_text(
         f'data_dir = "{tmp_path}"\n'
-        f'[archive]\nurl = "sqlite:///{tmp_path}/archive.db"\n'
+        f'[archive]\nurl = "{archive_url(tmp_path)}"\n'
         f'[smtp]\nsubmission = "127.0.0.1:{port}"\ninbound = ""\nrequire_tls = false\nprocesses = 2\n'
         f'[delivery]\ntarget = "smtp://127.0.0.1:{downstream.port}"\npoll_seconds = 60\nnice = 5\n',
         encoding="utf-8",

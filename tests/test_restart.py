@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PASSWORD, SAMPLE_DISTRICT, Downstream
+from tests.conftest import PASSWORD, SAMPLE_DISTRICT, Downstream, archive_url
 from tests.mail import submit
 from tests.relay_process import chaperone, free_port, start_relay
 
@@ -23,7 +23,7 @@ async def test_killed_after_250_delivers_after_restart_exactly_once(
     config = tmp_path / "chaperone.toml"
     config.write_text(
         f'data_dir = "{tmp_path}"\n'
-        f'[archive]\nurl = "sqlite:///{tmp_path}/archive.db"\n'
+        f'[archive]\nurl = "{archive_url(tmp_path)}"\n'
         f'[smtp]\nsubmission = "127.0.0.1:{port}"\ninbound = "127.0.0.1:0"\nrequire_tls = false\n'
         f'[delivery]\ntarget = "smtp://127.0.0.1:{downstream.port}"\nfirst_retry_seconds = 0.2\n'
         "max_retry_seconds = 0.3\n",

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from gateway.commands import config_cmd, policy_cmd, review_cmd, roster_cmd, serve_cmd, staff_cmd
+from gateway.commands import (
+    config_cmd,
+    db_cmd,
+    policy_cmd,
+    review_cmd,
+    roster_cmd,
+    serve_cmd,
+    staff_cmd,
+)
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -16,4 +24,5 @@ COMMAND_GROUPS: list[Register] = [
     staff_cmd.register,
     review_cmd.register,
     policy_cmd.register,
+    db_cmd.register,
 ]

@@ -123,7 +123,7 @@ def _print_demo(relay: Relay, password: str) -> None:
         "(Cc, with a Reply-To conversation address), and principal Alan Brooks (abrooks@nusd.example.org).",
         "Between 21:00 and 06:00 Chicago time quiet hours apply: the copies wait until 06:00 and Dana gets a",
         "notice saying so; add --header 'X-Chaperone-Urgent: reason' to send at once, flagged for review.",
-        f"The archive is {_shown(relay.settings.archive.url)}. Press Ctrl-C to stop.",
+        f"The archive is {shown_url(relay.settings.archive.url)}. Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
 
@@ -168,7 +168,7 @@ async def _until_signal(run: Callable[[asyncio.Event], Awaitable[None]]) -> None
     await run(stop)
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
     """An archive URL without its password, if it has one."""
     scheme, _, rest = url.partition("://")
     credentials, at, place = rest.rpartition("@")
