@@ -17,20 +17,14 @@ import structlog
 from adapters import smtp_replies as reply
 from adapters.sender_auth import SenderVerifier
 from adapters.smtp_guard import Refusals, client_ip, peer_text
+from gateway.admission import Admission, Refusal, Refused
 from gateway.config import Settings
 from gateway.conversations import ConversationRoutes
-from gateway.directory import Directory
 from gateway.headers import MalformedHeader
-from gateway.models import Recipient, Submission, new_id
+from gateway.models import Submission, new_id
 from gateway.pipeline import AuthorMismatch, Pipeline
 
 log = structlog.get_logger("adapters.smtp_inbound")
-
-# Beside reply.NO_SUCH_CONVERSATION: the address existed, and says why it no longer works.
-CONVERSATION_EXPIRED = (
-    "550 5.1.1 <{address}>: this conversation address expired after {days:g} days without a message;"
-    " please reply to a newer message from the school"
-)
 
 
 class InboundHandler(reply.EnhancedStatusCodes):
@@ -40,13 +34,13 @@ class InboundHandler(reply.EnhancedStatusCodes):
         self,
         *,
         settings: Settings,
-        directory: Directory,
+        admission: Admission,
         conversations: ConversationRoutes,
         pipeline: Pipeline,
         refusals: Refusals,
     ) -> None:
         self.settings = settings
-        self.directory = directory
+        self.admission = admission
         self.conversations = conversations
         self.pipeline = pipeline
         self.refusals = refusals
@@ -65,7 +59,7 @@ class InboundHandler(reply.EnhancedStatusCodes):
             return await self._refuse(session, envelope, "RCPT", address, answer)
         if route.expired:
             days = self.settings.smtp.conversation_idle_days
-            answer = CONVERSATION_EXPIRED.format(address=address, days=days)
+            answer = reply.CONVERSATION_EXPIRED.format(address=address, days=days)
             return await self._refuse(session, envelope, "RCPT", address, answer)
         if envelope.rcpt_tos:
             # One conversation per transaction: each reply is routed and archived on its own.
@@ -75,21 +69,21 @@ class InboundHandler(reply.EnhancedStatusCodes):
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         found = await self.conversations.conversation(envelope.rcpt_tos[0])
-        author = self.directory.by_email(envelope.mail_from or "")
-        if found is None or author is None or author.person_id not in found.member_ids:
-            answer = reply.NOT_A_PARTICIPANT.format(
-                reason=f"<{envelope.mail_from}> is not a participant in this conversation"
-            )
+        parties = (
+            self.admission.reply(found, envelope.mail_from or "")
+            if found is not None
+            else Refusal(Refused.NOT_A_PARTICIPANT, "no such conversation")
+        )
+        if isinstance(parties, Refusal):
+            answer = reply.NOT_A_PARTICIPANT.format(reason=parties.reason)
             return await self._refuse(session, envelope, "DATA", envelope.rcpt_tos[0], answer)
-        staff = self.directory.person(found.staff_id)
-        if staff is None or staff.email is None:
-            return reply.NOT_A_PARTICIPANT.format(reason="the staff member is no longer on the roster")
+        assert found is not None
         raw = bytes(envelope.original_content or envelope.content)
         submission = Submission(
             message_id=new_id("m-"),
-            sender=author,
+            sender=parties.author,
             envelope_from=envelope.mail_from.lower(),
-            recipients=(Recipient(staff.email, staff),),
+            recipients=(parties.staff,),
             raw=raw,
             received_at=datetime.now(UTC),
             peer=peer_text(session),

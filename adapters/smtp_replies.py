@@ -18,6 +18,11 @@ NOT_ON_ROSTER = (
     "550 5.1.1 <{address}>: not on the district roster; Chaperone delivers only to rostered people"
 )
 NO_SUCH_CONVERSATION = "550 5.1.1 <{address}>: no such conversation"
+# Beside NO_SUCH_CONVERSATION: the address existed, and says why it no longer works.
+CONVERSATION_EXPIRED = (
+    "550 5.1.1 <{address}>: this conversation address expired after {days:g} days without a message;"
+    " please reply to a newer message from the school"
+)
 RELAY_DENIED = "550 5.7.1 <{address}>: relay access denied; this server accepts mail only for {domain}"
 NOT_A_PARTICIPANT = "550 5.7.1 {reason}"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients (at most {limit} per message)"

@@ -16,12 +16,11 @@ import structlog
 from adapters import smtp_replies as reply
 from adapters.smtp_auth import SignInThrottle, StaffAuth, Verify
 from adapters.smtp_guard import Refusals, peer_text
+from gateway.admission import Admission, Refusal, Refused
 from gateway.config import Settings
-from gateway.directory import Directory
 from gateway.headers import MalformedHeader
-from gateway.models import Receipt, Recipient, Submission, new_id
+from gateway.models import Receipt, Submission, new_id
 from gateway.pipeline import AuthorMismatch, Pipeline
-from policies.parties import Role
 
 log = structlog.get_logger("adapters.smtp_submission")
 
@@ -31,14 +30,14 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
         self,
         *,
         settings: Settings,
-        directory: Directory,
+        admission: Admission,
         pipeline: Pipeline,
         verify_password: Verify,
         refusals: Refusals,
         sign_ins: SignInThrottle,
     ) -> None:
         self.settings = settings
-        self.directory = directory
+        self.admission = admission
         self.pipeline = pipeline
         self.verify_password = verify_password
         self.refusals = refusals
@@ -47,16 +46,9 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
     async def handle_MAIL(
         self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
-        staff_email = str(session.auth_data or "")
-        staff = self.directory.by_email(staff_email)
-        if staff is None or staff.role is not Role.STAFF:
-            return await self._refuse(session, "MAIL", address, reply.AUTH_REQUIRED)
-        if address.lower() != staff_email:
-            reason = (
-                f"<{address}>: you may send only from your own district address <{staff_email}>; "
-                "personal addresses are not allowed for messages to students and families"
-            )
-            return await self._refuse(session, "MAIL", address, reply.NOT_YOUR_ADDRESS.format(reason=reason))
+        answer = self.admission.staff_sender(str(session.auth_data or ""), address)
+        if isinstance(answer, Refusal):
+            return await self._refuse(session, "MAIL", address, _reply(answer))
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return reply.SENDER_OK
@@ -67,7 +59,8 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
         limit = self.settings.smtp.max_recipients
         if len(envelope.rcpt_tos) >= limit:
             return reply.TOO_MANY_RECIPIENTS.format(limit=limit)
-        if self.directory.by_email(address) is None:
+        answer = self.admission.recipient(address)
+        if isinstance(answer, Refusal):
             return await self._refuse(session, "RCPT", address, reply.NOT_ON_ROSTER.format(address=address))
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(options)
@@ -102,20 +95,14 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
 
     def _submission(self, session: Any, envelope: Any) -> Submission | None:
         """None when someone checked at MAIL or RCPT has left the roster since (a re-import)."""
-        sender = self.directory.by_email(envelope.mail_from)
-        recipients = []
-        for address in envelope.rcpt_tos:
-            person = self.directory.by_email(address)
-            if person is None:
-                return None
-            recipients.append(Recipient(address.lower(), person))
-        if sender is None:
+        parties = self.admission.parties(envelope.mail_from, envelope.rcpt_tos)
+        if isinstance(parties, Refusal):
             return None
         return Submission(
             message_id=new_id("m-"),
-            sender=sender,
+            sender=parties.sender,
             envelope_from=envelope.mail_from.lower(),
-            recipients=tuple(recipients),
+            recipients=parties.recipients,
             raw=bytes(envelope.original_content or envelope.content),
             received_at=datetime.now(UTC),
             peer=peer_text(session),
@@ -127,6 +114,12 @@ class SubmissionHandler(StaffAuth, reply.EnhancedStatusCodes):
 
     def session_closed(self, session: Any) -> None:
         self.refusals.closed(session)
+
+
+def _reply(refusal: Refusal) -> str:
+    if refusal.why is Refused.NOT_SIGNED_IN:
+        return reply.AUTH_REQUIRED
+    return reply.NOT_YOUR_ADDRESS.format(reason=refusal.reason)
 
 
 def _one_line(text: str) -> str:

@@ -27,6 +27,7 @@ from adapters.smtp_submission import SubmissionHandler
 from adapters.transport import transport_from_settings
 from archive.backends import open_store
 from archive.store import Store
+from gateway.admission import Admission
 from gateway.config import ConfigError, Settings
 from gateway.conversations import ConversationRoutes
 from gateway.credentials import StaffCredentials
@@ -98,9 +99,10 @@ async def running_relay(
         refusal_archive = RefusalArchive(store, individually=smtp.refusals_archived_per_connection)
         stack.push_async_callback(refusal_archive.drain)
         refusals = Refusals(refusal_archive, per_client_per_minute=smtp.refusals_per_client_minute)
+        admission = Admission(directory)
         submission = SubmissionHandler(
             settings=settings,
-            directory=directory,
+            admission=admission,
             pipeline=pipeline,
             verify_password=credentials.verify_async,
             refusals=refusals,
@@ -115,7 +117,7 @@ async def running_relay(
             store, relay_domain=settings.district.relay_domain, idle_days=smtp.conversation_idle_days
         )
         inbound = InboundHandler(
-            settings=settings, directory=directory, conversations=routes, pipeline=pipeline, refusals=refusals
+            settings=settings, admission=admission, conversations=routes, pipeline=pipeline, refusals=refusals
         )
         listeners: dict[str, Listener] = {}
         shared = sockets or {}
