@@ -9,8 +9,10 @@ each migration once.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,6 +39,38 @@ _CLAIM_DUE = (
     " WHERE d.delivery_id = due.delivery_id RETURNING "
     + ", ".join("d." + column.strip() for column in _DELIVERY_COLUMNS.split(","))
 )
+
+
+_CHANNEL = "chaperone_delivery"
+
+
+class NotifyDoorbell:
+    """LISTEN/NOTIFY: a ring reaches the delivery workers of every instance on any host."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.store = store
+        self._listening: Any = None
+        self._rings: set[asyncio.Task[None]] = set()
+
+    def ring(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._notify())
+        self._rings.add(task)
+        task.add_done_callback(self._rings.discard)
+
+    async def _notify(self) -> None:
+        with contextlib.suppress(Exception):  # the next poll finds the copies
+            await self.store.pool.execute("SELECT pg_notify($1, '')", _CHANNEL)
+
+    async def answer(self, wake: Callable[[], None]) -> None:
+        self._listening = await asyncpg.connect(self.store.url)
+        await self._listening.add_listener(_CHANNEL, lambda *_: wake())
+
+    async def close(self) -> None:
+        if self._rings:
+            await asyncio.wait(self._rings, timeout=5)
+        if self._listening is not None:
+            await self._listening.close()
+            self._listening = None
 
 
 class PostgresStore:
@@ -88,6 +122,9 @@ class PostgresStore:
         return done
 
     # --- writing ----------------------------------------------------------------------------------------
+
+    def doorbell(self) -> NotifyDoorbell:
+        return NotifyDoorbell(self)
 
     async def commit(self, changes: Changes) -> None:
         async with self.pool.acquire() as connection, connection.transaction():

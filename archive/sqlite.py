@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from archive import sqlite_sql as sql
 from archive.changes import Changes
+from archive.doorbell import SocketDoorbell
 from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, StoredConversation
 from archive.store import Ready
 
@@ -88,6 +89,9 @@ class SqliteStore:
             await asyncio.to_thread(thread.join)
 
     # --- the store interface (archive.store.Store) ---------------------------------------------------
+
+    def doorbell(self) -> SocketDoorbell:
+        return SocketDoorbell(self.path)
 
     async def commit(self, changes: Changes) -> None:
         await self._submit(self._writes, lambda connection: sql.apply(connection, changes))

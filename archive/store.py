@@ -10,7 +10,7 @@ several relay instances). ``open_store`` picks one by ``[archive] url``. Every r
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -69,6 +69,20 @@ class Reviews(Protocol):
         ...
 
 
+class Doorbell(Protocol):
+    """Waking the delivery workers that answer for this archive, whichever process or host they are in,
+    when a copy may go now. Ringing never blocks and never fails a message: its copies are committed, and
+    a ring nobody hears only means the next poll finds them."""
+
+    def ring(self) -> None: ...
+
+    async def answer(self, wake: Callable[[], None]) -> None:
+        """Call ``wake`` whenever the bell rings, from now until ``close``."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 class Store(EvidenceLog, Bodies, DeliveryQueue, Conversations, Reviews, Protocol):
     newly_applied: list[str]  # the schema migrations this store's start applied
 
@@ -77,6 +91,10 @@ class Store(EvidenceLog, Bodies, DeliveryQueue, Conversations, Reviews, Protocol
         ...
 
     async def close(self) -> None: ...
+
+    def doorbell(self) -> Doorbell:
+        """A doorbell for this archive, to ring or to answer (a new one each call; close it)."""
+        ...
 
     async def commit(self, changes: Changes) -> None:
         """Apply the unit in one transaction; return once it is durably committed. Raises ``Conflict``

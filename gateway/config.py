@@ -24,7 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from archive.backends import check_url, sqlite_path
+from archive.backends import check_url
 
 ENV_PREFIX = "CHAPERONE_"
 # Keys whose values are secrets: allowed from the environment, refused in the TOML file.
@@ -90,12 +90,6 @@ class Archive(Section):
     @classmethod
     def _known_scheme(cls, value: str) -> str:
         return check_url(value)
-
-    @property
-    def doorbell_key(self) -> str:
-        """What names this archive to the delivery doorbell: one bell per archive, whichever process."""
-        path = sqlite_path(self.url)
-        return str(path.resolve()) if path is not None else self.url
 
 
 class Smtp(Section):

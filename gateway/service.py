@@ -34,7 +34,6 @@ from gateway.credentials import StaffCredentials
 from gateway.decide import PolicyDecider
 from gateway.delivery import DeliveryWorkers
 from gateway.directory import Directory
-from gateway.doorbell import Answering, Doorbell
 from gateway.pipeline import Pipeline
 from gateway.queue import QueuedDelivery
 from gateway.refusals import RefusalArchive, record_security_event
@@ -76,7 +75,7 @@ async def running_relay(
     snapshot = roster_snapshot_path(settings)
     loaded = snapshot_identity(snapshot)  # before loading: an import landing meanwhile is not missed
     if directory is None:
-        directory = load_directory(snapshot)
+        directory = await asyncio.to_thread(load_directory, snapshot)
     async with contextlib.AsyncExitStack() as stack:
         every = settings.roster.reload_seconds
         follow = asyncio.create_task(follow_snapshot(snapshot, directory, every, loaded=loaded))
@@ -89,8 +88,9 @@ async def running_relay(
             settings=settings,
             directory=directory,
             store=store,
-            decider=PolicyDecider(settings, directory),
-            wake_delivery=workers.wake if workers is not None else _ring_on_ready(stack, settings),
+            # Built off the loop: the policy pack and the content model take a moment to load.
+            decider=await asyncio.to_thread(PolicyDecider, settings, directory),
+            wake_delivery=workers.wake if workers is not None else _ring_on_ready(stack, store),
             delivery_claimant=workers.claimant if workers is not None else None,
         )
 
@@ -182,11 +182,11 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
 
 
 def _ring_on_ready(
-    stack: contextlib.AsyncExitStack, settings: Settings
+    stack: contextlib.AsyncExitStack, store: Store
 ) -> Callable[[list[QueuedDelivery], bytes], None]:
     """In an acceptance process: ring the delivery process's doorbell when a commit queued copies for now."""
-    doorbell = Doorbell(settings.archive.doorbell_key)
-    stack.callback(doorbell.close)
+    doorbell = store.doorbell()
+    stack.push_async_callback(doorbell.close)
     return lambda ready, raw: doorbell.ring() if ready else None
 
 
@@ -205,7 +205,9 @@ async def _start_delivery(
     )
     worker_task = asyncio.create_task(workers.run(), name="delivery-workers")
     stack.push_async_callback(_cancel, worker_task)
-    stack.callback(Answering(settings.archive.doorbell_key, workers.wake).close)
+    doorbell = store.doorbell()
+    await doorbell.answer(workers.wake)
+    stack.push_async_callback(doorbell.close)
     return workers
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import threading
 import uuid
@@ -210,8 +211,64 @@ def give_passwords(settings: Settings, *emails: str) -> None:
 @pytest.fixture
 async def relay(tmp_path: Path, downstream: Downstream, directory: Directory) -> AsyncIterator[Relay]:
     settings = relay_settings(tmp_path, downstream.port)
-    give_passwords(
-        settings, "dreyes@nusd.example.org", "cokafor@nusd.example.org", "mlindqvist@nusd.example.org"
-    )
+    staff = ("dreyes@nusd.example.org", "cokafor@nusd.example.org", "mlindqvist@nusd.example.org")
+    await asyncio.to_thread(give_passwords, settings, *staff)  # argon2: a moment each
     async with running_relay(settings, directory) as running:
         yield running
+
+
+# --- the event loop watchdog -----------------------------------------------------------------------------
+# Every event loop the tests make (pytest-asyncio's, and a relay's own in a thread) runs in asyncio's debug
+# mode, which logs any callback that holds the loop longer than this; a test during which that happened
+# fails, naming the callback. A blocked loop stalls every SMTP session of the process at once.
+BLOCKED_LOOP_SECONDS = 1.0
+
+
+class _WatchedLoop(asyncio.SelectorEventLoop):
+    def __init__(self) -> None:
+        super().__init__()
+        self.slow_callback_duration = BLOCKED_LOOP_SECONDS
+        super().set_debug(True)
+
+    def set_debug(self, enabled: bool) -> None:
+        super().set_debug(True)  # asyncio.Runner turns it off again by default
+
+
+class _WatchedLoops(asyncio.DefaultEventLoopPolicy):
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        return _WatchedLoop()
+
+
+class _SlowCallbacks(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Executing ") and " took " in message:
+            self.seen.append(message)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The loops a test makes itself (asyncio.run in a relay's thread), and pytest-asyncio's (below).
+    asyncio.set_event_loop_policy(_WatchedLoops())
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    return {"watched": _WatchedLoop}
+
+
+@pytest.fixture(autouse=True)
+def no_blocked_event_loop() -> Iterator[None]:
+    watcher = _SlowCallbacks()
+    logger = logging.getLogger("asyncio")
+    logger.addHandler(watcher)
+    try:
+        yield
+    finally:
+        logger.removeHandler(watcher)
+    if watcher.seen:
+        pytest.fail("the event loop was blocked:\n" + "\n".join(watcher.seen[:5]), pytrace=False)

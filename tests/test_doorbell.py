@@ -1,4 +1,4 @@
-"""The delivery process's doorbell (gateway.doorbell): a ring wakes whoever answers for that archive and
+"""The delivery process's doorbell (archive.doorbell): a ring wakes whoever answers for that archive and
 no other; ringing with nobody answering, or a second process trying to answer, harms nothing."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from gateway.doorbell import Answering, Doorbell
+from archive.doorbell import Answering, Doorbell
 
 
 async def test_a_ring_wakes_the_process_answering_for_that_archive_only(tmp_path: Path) -> None:

@@ -80,8 +80,10 @@ async def supervisor(
         f'[delivery]\ntarget = "smtp://127.0.0.1:{downstream.port}"\npoll_seconds = 60\nnice = 5\n',
         encoding="utf-8",
     )
-    chaperone(config, "roster", "import", str(SAMPLE_DISTRICT))
-    chaperone(config, "staff", "set-password", REYES, "--password-stdin", stdin=PASSWORD + "\n")
+    await asyncio.to_thread(chaperone, config, "roster", "import", str(SAMPLE_DISTRICT))
+    await asyncio.to_thread(
+        chaperone, config, "staff", "set-password", REYES, "--password-stdin", stdin=PASSWORD + "\n"
+    )
     process = await start_relay(config, port)
     await until(lambda: roles(process.pid) == ["acceptance", "acceptance", "delivery"])
     # One queue for both acceptance processes: a connection waits there for whichever is free, so a

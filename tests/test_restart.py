@@ -29,8 +29,10 @@ async def test_killed_after_250_delivers_after_restart_exactly_once(
         "max_retry_seconds = 0.3\n",
         encoding="utf-8",
     )
-    chaperone(config, "roster", "import", str(SAMPLE_DISTRICT))
-    chaperone(config, "staff", "set-password", REYES, "--password-stdin", stdin=PASSWORD + "\n")
+    await asyncio.to_thread(chaperone, config, "roster", "import", str(SAMPLE_DISTRICT))
+    await asyncio.to_thread(
+        chaperone, config, "staff", "set-password", REYES, "--password-stdin", stdin=PASSWORD + "\n"
+    )
 
     downstream.data_replies = ["451 4.3.0 not yet"] * 1000  # nothing gets through before the crash
     process = await start_relay(config, port)

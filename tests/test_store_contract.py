@@ -269,3 +269,16 @@ def test_an_archive_url_of_an_unknown_kind_is_a_config_error_naming_the_key(tmp_
     config.write_text('[archive]\nurl = "mysql://db/chaperone"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"url"):
         load_settings(config)
+
+
+async def test_a_ring_wakes_the_delivery_process_answering_for_the_archive(store: Store) -> None:
+    woken = asyncio.Event()
+    answering, ringing = store.doorbell(), store.doorbell()
+    await answering.answer(woken.set)
+    try:
+        ringing.ring()
+        async with asyncio.timeout(5):
+            await woken.wait()
+    finally:
+        await ringing.close()
+        await answering.close()

@@ -19,7 +19,6 @@ from typing import Any, TypeVar
 from archive.backends import open_store
 from gateway import conversations
 from gateway.config import Settings, load_settings
-from gateway.doorbell import Doorbell
 from gateway.review import ReviewDesk, ReviewError
 from gateway.roster_snapshot import load_directory, roster_snapshot_path
 
@@ -88,10 +87,6 @@ def _decide(args: argparse.Namespace) -> int:
     except ReviewError as exc:
         print(f"chaperone: {exc}", file=sys.stderr)
         return 1
-    # Released copies (or the sender's notice) may go now: tell a running relay's delivery process.
-    doorbell = Doorbell(settings.archive.doorbell_key)
-    doorbell.ring()
-    doorbell.close()
     print(f"{outcome.message_id}: {outcome.state} by {args.reviewer}")
     return 0
 
@@ -103,7 +98,14 @@ def _with_desk(settings: Settings, work: Callable[[ReviewDesk], Awaitable[T]], *
         store = open_store(settings.archive.url)
         await store.start()
         try:
-            return await work(ReviewDesk(settings, store, directory))
+            done = await work(ReviewDesk(settings, store, directory))
+            if roster:
+                # A verdict releases copies (or queues the sender's notice) that may go now: tell a
+                # running relay's delivery process.
+                doorbell = store.doorbell()
+                doorbell.ring()
+                await doorbell.close()
+            return done
         finally:
             await store.close()
 
