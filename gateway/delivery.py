@@ -34,6 +34,7 @@ from gateway.outbound import RecipientOutcome, Signer, Transport
 log = structlog.get_logger("gateway.delivery")
 _REMEMBERED = 10_000
 _SHUTDOWN_GRACE = 10.0  # seconds a stopping relay waits for the copies it is sending
+_CLAIM_BATCH = 64  # copies claimed from the queue at a time
 # Copies the relay wrote itself about a message (a DSN, the sender's notice, an alert): they go out while
 # the message itself is held, so the message's release does not govern them.
 _RELAY_WRITTEN = frozenset({str(Purpose.DSN), str(Purpose.NOTICE), str(Purpose.ALERT)})
@@ -70,7 +71,7 @@ class DeliveryWorkers:
         self._tasks: set[asyncio.Task[None]] = set()
         # Copies handed over straight from the commit that queued them, with the message's bytes: the
         # common case needs no queue lookup. The queue itself is read for retries, releases and restarts.
-        self._ready: deque[tuple[queue.QueuedDelivery, bytes]] = deque()
+        self._ready: deque[tuple[queue.QueuedDelivery, bytes | None]] = deque()
         self._finished: OrderedDict[str, None] = OrderedDict()  # recent ids: a hand-over never resends
 
     def wake(self, ready: Sequence[queue.QueuedDelivery] = (), raw: bytes = b"") -> None:
@@ -89,7 +90,10 @@ class DeliveryWorkers:
                     if handed.delivery_id not in self._in_flight and handed.delivery_id not in self._finished:
                         fresh.append((handed, raw))
                 if len(fresh) < free and not self._ready:
-                    fresh += await self._due(free - len(fresh))  # ours already are claimed: not found again
+                    # Claimed in batches (a claim is a transaction): what does not go now waits here, ours.
+                    self._ready.extend(await self._due(max(free - len(fresh), _CLAIM_BATCH)))
+                    while len(fresh) < free and self._ready:
+                        fresh.append(self._ready.popleft())
                 for delivery, body in fresh:
                     self._in_flight.add(delivery.delivery_id)
                     self._sending += 1
@@ -106,6 +110,9 @@ class DeliveryWorkers:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            # Whatever this process still holds has no recorded outcome: another may take it at once.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.store.release_claims({self.claimant}), _SHUTDOWN_GRACE)
 
     async def _release_stale_claims(self) -> None:
         """Copies claimed by a delivery process of this host that is gone (killed before it recorded
