@@ -59,6 +59,8 @@ class Submission:
     # (adapters.sender_auth.SenderAuth.to_json); its "aligned" decides whether the reply is held.
     # None: not checked, as for staff, who sign in.
     sender_auth: dict[str, Any] | None = None
+    # The channel it came by; the message record says so, and the fan-out plans copies by it.
+    channel: Channel = Channel.EMAIL
 
 
 @dataclass(frozen=True, slots=True)

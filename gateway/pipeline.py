@@ -294,7 +294,7 @@ class Pipeline:
                 RecordKind.MESSAGE,
                 submission.message_id,
                 {
-                    "channel": "email",
+                    "channel": str(submission.channel),
                     "body_digest": digest,
                     "size": len(submission.raw),
                     "received_at": submission.received_at.isoformat(),
