@@ -18,11 +18,12 @@ from adapters import smtp_replies as reply
 from adapters.sender_auth import SenderVerifier
 from adapters.smtp_guard import Refusals, client_ip, peer_text
 from gateway.admission import Admission, Refusal, Refused
+from gateway.channels.email import AuthorMismatch
 from gateway.config import Settings
 from gateway.conversations import ConversationRoutes
 from gateway.headers import MalformedHeader
 from gateway.models import Submission, new_id
-from gateway.pipeline import AuthorMismatch, Pipeline
+from gateway.pipeline import Pipeline
 
 log = structlog.get_logger("adapters.smtp_inbound")
 

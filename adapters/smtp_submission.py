@@ -17,10 +17,11 @@ from adapters import smtp_replies as reply
 from adapters.smtp_auth import SignInThrottle, StaffAuth, Verify
 from adapters.smtp_guard import Refusals, peer_text
 from gateway.admission import Admission, Refusal, Refused
+from gateway.channels.email import AuthorMismatch
 from gateway.config import Settings
 from gateway.headers import MalformedHeader
 from gateway.models import Receipt, Submission, new_id
-from gateway.pipeline import AuthorMismatch, Pipeline
+from gateway.pipeline import Pipeline
 
 log = structlog.get_logger("adapters.smtp_submission")
 

@@ -19,12 +19,13 @@ from archive.changes import Changes
 from archive.records import Record, RecordKind
 from archive.store import Store
 from gateway import conversations, notices, queue, review
+from gateway.channels.email import AuthorMismatch, EmailChannel
 from gateway.config import Settings
 from gateway.conversations import StoredConversation
 from gateway.decide import Decider
 from gateway.directory import Directory
 from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
-from gateway.headers import HeaderBlock, addresses_in, check_header_block, copy_headers, decoded_words
+from gateway.headers import HeaderBlock
 from gateway.models import Copy, Purpose, Receipt, Submission, new_id
 from policies.decision import Action, Decision
 from policies.message import Message
@@ -36,10 +37,7 @@ _DECIDE_INLINE_BYTES = 32 * 1024
 _READ_ALONE_BYTES = 1024 * 1024
 
 log = structlog.get_logger("gateway.pipeline")
-
-
-class AuthorMismatch(Exception):
-    """The From: header names someone other than the authenticated staff member."""
+__all__ = ["Accepted", "AuthorMismatch", "Pipeline"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +71,9 @@ class Pipeline:
         self.delivery_claimant = delivery_claimant
         self.zone = settings.district.zone
         self._large_reading = asyncio.Semaphore(1)
+        # What is e-mail about a message (its header block, its author, each copy's headers); an SMS
+        # channel will be a sibling (gateway.channels).
+        self.email = EmailChannel()
 
     async def submit(self, submission: Submission) -> Receipt:
         """A staff member's message: copies for each family, the supervisors and any staff addressed."""
@@ -126,10 +127,10 @@ class Pipeline:
         in a worker thread, so that no message stalls every session, with a deadline after which the
         message is held for review unread (fail closed)."""
         if len(submission.raw) <= _DECIDE_INLINE_BYTES:
-            headers = _checked_headers(submission)
+            headers = self.email.check(submission)
             message = self.decider.read(submission)
             return headers, message, self.decider.evaluate(message)
-        headers = await asyncio.to_thread(_checked_headers, submission)
+        headers = await asyncio.to_thread(self.email.check, submission)
         deadline = self.settings.policy.decide_seconds
         try:
             # The MIME parser needs about 7 bytes of memory per byte it reads: large messages are read one
@@ -143,7 +144,7 @@ class Pipeline:
             # The thread runs on to its end (every step is linear and bounded); its answer is not used.
             log.warning("message not decided in time: held", seconds=deadline, size=len(submission.raw))
             why = f"not checked within {deadline:g} s"
-            message, decision = self.decider.undecided(submission, headers.text("Subject") or "", why)
+            message, decision = self.decider.undecided(submission, self.email.subject(headers), why)
         return headers, message, decision
 
     def _read_and_evaluate(self, submission: Submission) -> tuple[Message, Decision]:
@@ -259,13 +260,7 @@ class Pipeline:
     ) -> queue.QueuedDelivery:
         release = decision.release_at.timestamp() if decision.release_at is not None else now
         state = queue.State.HELD if decision.action is Action.HOLD else queue.State.PENDING
-        headers = copy_headers(
-            original,
-            to=copy.to,
-            cc=copy.cc,
-            reply_to=copy.reply_to,
-            extra=[("X-Chaperone-Id", submission.message_id)],
-        )
+        headers = self.email.copy_envelope(original, copy, submission.message_id)
         return queue.QueuedDelivery(
             delivery_id=new_id("d-"),
             message_id=submission.message_id,
@@ -303,8 +298,7 @@ class Pipeline:
                     "sender": _party(submission.sender, submission.envelope_from),
                     "recipients": [_party(r.person, r.address) for r in submission.recipients],
                     "subject": message.subject,
-                    "header_message_id": headers.text("Message-ID"),
-                    "date": headers.text("Date"),
+                    **self.email.record_fields(headers),
                     "attachments": [
                         {"filename": a.filename, "content_type": a.content_type, "size": a.size}
                         for a in message.attachments
@@ -330,36 +324,6 @@ class Pipeline:
         writer.append(
             Record(RecordKind.REFUSAL, submission.message_id, {"stage": "DATA", "reply": "550 5.7.1"})
         )
-
-
-def _checked_headers(submission: Submission) -> HeaderBlock:
-    headers = HeaderBlock.of(submission.raw)
-    check_header_block(headers.fields)
-    check_author(submission, headers)
-    return headers
-
-
-# Fields that say who wrote or sent a message: a reader's client shows them, so each must name the
-# authenticated sender and nobody else.
-_AUTHOR_FIELDS = ("from", "sender", "resent-from", "resent-sender")
-
-
-def check_author(submission: Submission, headers: HeaderBlock) -> None:
-    """A staff member may send only as themself: exactly one From: naming exactly their own address
-    (its display name decoded and read too), and any Sender: or Resent-* author field the same."""
-    own = submission.envelope_from.lower()
-    froms = headers.values("From")
-    if len(froms) != 1:
-        raise AuthorMismatch(f"a message needs exactly one From: field with {own}, not {len(froms)}")
-    for name in _AUTHOR_FIELDS:
-        for value in headers.values(name):
-            authors = addresses_in(decoded_words(value))
-            if authors != [own]:
-                shown = ", ".join(authors[:3])[:200]
-                label = name.title()
-                raise AuthorMismatch(
-                    f"{label}: must be your own district address {own}" + (f", not {shown}" if shown else "")
-                )
 
 
 def _receipt(message_id: str, decision: Decision) -> Receipt:
