@@ -47,6 +47,7 @@ class DeliveryUpdate:
     expires_at: float | None = None  # unchanged when None
     expect_claim: str | None = None  # the claim that must still be the row's (a delivery worker's)
     expect_state: str | None = None  # the state the row must still be in (a review's release)
+    provider_id: str | None = None  # set when a provider accepted the copy (unchanged when None)
 
 
 @dataclass(frozen=True, slots=True)

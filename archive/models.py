@@ -11,6 +11,7 @@ from typing import Any
 class DeliveryState(StrEnum):
     PENDING = "pending"  # may go from not_before on
     HELD = "held"  # waits for a supervisor's verdict
+    ACCEPTED = "accepted"  # a provider took it and reports the outcome later (a status callback)
     SENT = "sent"
     FAILED = "failed"
     REJECTED = "rejected"  # a supervisor said never
@@ -33,6 +34,7 @@ class QueuedDelivery:
     state: str = DeliveryState.PENDING
     claimed_by: str | None = None  # the delivery worker sending it, until claim_until
     claim_until: float = 0.0
+    provider_id: str | None = None  # the provider's id for it, once accepted (ACCEPTED)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from archive.store import Ready
 _MIGRATION_LOCK = 0x43686170  # pg_advisory_xact_lock key: "Chap"
 _DELIVERY_COLUMNS = (
     "delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before, expires_at,"
-    " attempts, purpose, state, claimed_by, claim_until"
+    " attempts, purpose, state, claimed_by, claim_until, provider_id"
 )
 _REVIEW_COLUMNS = (
     "message_id, action, state, sender, subject, reasons, opened_at, decided_by, decided_at, comment"
@@ -177,6 +177,13 @@ class PostgresStore:
         )
         return [_delivery(row) for row in rows]
 
+    async def copy_by_provider(self, provider_id: str) -> QueuedDelivery | None:
+        row = await self.pool.fetchrow(
+            f"SELECT {_DELIVERY_COLUMNS} FROM working.deliveries WHERE provider_id = $1",  # noqa: S608
+            provider_id,
+        )
+        return None if row is None else _delivery(row)
+
     async def records(
         self, *, message_ids: Collection[str] = (), kinds: Collection[str] = (), limit: int | None = None
     ) -> list[ArchivedRecord]:
@@ -265,12 +272,12 @@ async def _apply(connection: Any, changes: Changes) -> None:
     if changes.enqueued:
         await connection.executemany(
             f"INSERT INTO working.deliveries({_DELIVERY_COLUMNS})"  # noqa: S608
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
             [
                 (
                     d.delivery_id, d.message_id, d.envelope_from, list(d.recipients), d.headers,
                     d.body_digest, d.not_before, d.expires_at, d.attempts, d.purpose, str(d.state),
-                    d.claimed_by, d.claim_until,
+                    d.claimed_by, d.claim_until, d.provider_id,
                 )
                 for d in changes.enqueued
             ],
@@ -305,11 +312,12 @@ async def _apply(connection: Any, changes: Changes) -> None:
     for u in changes.updated:
         status = await connection.execute(
             "UPDATE working.deliveries SET state = $1, recipients = $2, not_before = $3, attempts = $4,"
-            " expires_at = COALESCE($5, expires_at), claimed_by = NULL, claim_until = 0"
+            " expires_at = COALESCE($5, expires_at), provider_id = COALESCE($9, provider_id),"
+            " claimed_by = NULL, claim_until = 0"
             " WHERE delivery_id = $6 AND ($7::text IS NULL OR claimed_by = $7)"
             " AND ($8::text IS NULL OR state = $8)",
             str(u.state), list(u.recipients), u.not_before, u.attempts, u.expires_at, u.delivery_id,
-            u.expect_claim, u.expect_state,
+            u.expect_claim, u.expect_state, u.provider_id,
         )  # fmt: skip
         if status != "UPDATE 1":
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
@@ -340,4 +348,5 @@ def _delivery(row: Any) -> QueuedDelivery:
         state=row["state"],
         claimed_by=row["claimed_by"],
         claim_until=float(row["claim_until"]),
+        provider_id=row["provider_id"],
     )

@@ -22,6 +22,8 @@ class RecordKind(StrEnum):
     DECISION = "decision"  # the policy decision and its findings
     DELIVERY_PLANNED = "delivery.planned"
     DELIVERY_ATTEMPT = "delivery.attempt"
+    DELIVERY_ACCEPTED = "delivery.accepted"  # a provider took the copy; its status callback comes later
+    DELIVERY_STATUS = "delivery.status"  # what a provider's status callback said
     DELIVERY_DONE = "delivery.done"
     DELIVERY_FAILED = "delivery.failed"
     UNREACHABLE = "party.unreachable"  # a guardian who should get a copy but has no address

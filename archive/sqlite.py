@@ -114,6 +114,9 @@ class SqliteStore:
     async def copies(self, message_id: str) -> list[QueuedDelivery]:
         return await self._submit(self._reads, lambda c: sql.copies(c, message_id))
 
+    async def copy_by_provider(self, provider_id: str) -> QueuedDelivery | None:
+        return await self._submit(self._reads, lambda c: sql.copy_by_provider(c, provider_id))
+
     async def records(
         self, *, message_ids: Collection[str] = (), kinds: Collection[str] = (), limit: int | None = None
     ) -> list[ArchivedRecord]:

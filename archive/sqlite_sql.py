@@ -25,7 +25,7 @@ _RECORD_COLUMNS = "(kind, message_id, recorded_at, canonical, leaf_hash)"
 _ROWS_PER_INSERT = 200  # 5 parameters a row, well under SQLite's limit of 32766
 _DELIVERY_COLUMNS = (
     "delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before, expires_at,"
-    " attempts, purpose, state, claimed_by, claim_until"
+    " attempts, purpose, state, claimed_by, claim_until, provider_id"
 )
 _REVIEW_COLUMNS = (
     "message_id, action, state, sender, subject, reasons, opened_at, decided_by, decided_at, comment"
@@ -86,11 +86,11 @@ def apply(connection: sqlite3.Connection, changes: Changes) -> None:
         )
     for d in changes.enqueued:
         execute(
-            f"INSERT INTO deliveries({_DELIVERY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+            f"INSERT INTO deliveries({_DELIVERY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
             (
                 d.delivery_id, d.message_id, d.envelope_from, json.dumps(list(d.recipients)), d.headers,
                 d.body_digest, d.not_before, d.expires_at, d.attempts, d.purpose, str(d.state),
-                d.claimed_by, d.claim_until,
+                d.claimed_by, d.claim_until, d.provider_id,
             ),
         )  # fmt: skip
     for c in changes.conversations:
@@ -118,11 +118,12 @@ def apply(connection: sqlite3.Connection, changes: Changes) -> None:
     for u in changes.updated:
         cursor = execute(
             "UPDATE deliveries SET state = ?, recipients = ?, not_before = ?, attempts = ?,"
-            " expires_at = COALESCE(?, expires_at), claimed_by = NULL, claim_until = 0"
+            " expires_at = COALESCE(?, expires_at), provider_id = COALESCE(?, provider_id),"
+            " claimed_by = NULL, claim_until = 0"
             " WHERE delivery_id = ? AND (? IS NULL OR claimed_by = ?) AND (? IS NULL OR state = ?)",
             (
                 str(u.state), json.dumps(list(u.recipients)), u.not_before, u.attempts, u.expires_at,
-                u.delivery_id, u.expect_claim, u.expect_claim, u.expect_state, u.expect_state,
+                u.provider_id, u.delivery_id, u.expect_claim, u.expect_claim, u.expect_state, u.expect_state,
             ),
         )  # fmt: skip
         if cursor.rowcount != 1:
@@ -195,6 +196,14 @@ def copies(connection: sqlite3.Connection, message_id: str) -> list[QueuedDelive
         (message_id,),
     ).fetchall()
     return [_delivery(row) for row in rows]
+
+
+def copy_by_provider(connection: sqlite3.Connection, provider_id: str) -> QueuedDelivery | None:
+    row = connection.execute(
+        f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE provider_id = ?",  # noqa: S608
+        (provider_id,),
+    ).fetchone()
+    return None if row is None else _delivery(row)
 
 
 def records(
@@ -322,7 +331,7 @@ def _marks(values: Collection[Any]) -> str:
 
 def _delivery(row: Sequence[Any]) -> QueuedDelivery:
     (delivery_id, message_id, envelope_from, recipients, headers, digest, not_before, expires, attempts,
-     purpose, state, claimed_by, claim_until) = row  # fmt: skip
+     purpose, state, claimed_by, claim_until, provider_id) = row  # fmt: skip
     return QueuedDelivery(
         delivery_id=str(delivery_id),
         message_id=str(message_id),
@@ -337,4 +346,5 @@ def _delivery(row: Sequence[Any]) -> QueuedDelivery:
         state=str(state),
         claimed_by=claimed_by,
         claim_until=float(claim_until or 0.0),
+        provider_id=provider_id,
     )

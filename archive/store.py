@@ -52,6 +52,10 @@ class DeliveryQueue(Protocol):
 
     async def copies(self, message_id: str) -> list[QueuedDelivery]: ...
 
+    async def copy_by_provider(self, provider_id: str) -> QueuedDelivery | None:
+        """The copy a provider accepted under this id (its status callback names it)."""
+        ...
+
 
 class Conversations(Protocol):
     async def conversation(self, token: str) -> StoredConversation | None: ...

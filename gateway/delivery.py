@@ -286,6 +286,21 @@ class DeliveryWorkers:
                 attempts=attempts,
             )
             return
+        provider_id = next((o.provider_id for o in outcomes if o.delivered and o.provider_id), None)
+        if provider_id is not None and not failed:
+            # Accepted by a provider that reports later: the copy waits for its status callback.
+            queue.set_state(
+                writer, delivery, queue.State.ACCEPTED, remaining=(), not_before=now, attempts=attempts,
+                provider_id=provider_id,
+            )  # fmt: skip
+            writer.append(
+                Record(
+                    RecordKind.DELIVERY_ACCEPTED,
+                    delivery.message_id,
+                    {"delivery_id": delivery.delivery_id, "provider_id": provider_id},
+                )
+            )
+            return
         final = queue.State.FAILED if failed else queue.State.SENT
         queue.set_state(writer, delivery, final, remaining=(), not_before=now, attempts=attempts)
         kind = RecordKind.DELIVERY_FAILED if failed else RecordKind.DELIVERY_DONE

@@ -17,6 +17,9 @@ class RecipientOutcome:
     code: int  # the SMTP reply code; 0 when no server answered (connection failure)
     text: str
     at_relay: bool = False  # the relay itself failed (could not build or send the copy), not the far side
+    # A provider that reports the outcome later (an SMS provider's status callback) accepted the copy under
+    # this id: the copy is accepted, not yet delivered (gateway.status settles it).
+    provider_id: str | None = None
 
     @property
     def delivered(self) -> bool:

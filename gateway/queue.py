@@ -132,12 +132,13 @@ def set_state(
     remaining: tuple[str, ...],
     not_before: float,
     attempts: int,
+    provider_id: str | None = None,
 ) -> None:
     """A delivery worker's outcome for a copy it claimed: guarded by that claim, and letting go of it."""
     writer.update_delivery(
         DeliveryUpdate(
             copy.delivery_id, state, remaining, not_before=not_before, attempts=attempts,
-            expect_claim=copy.claimed_by,
+            expect_claim=copy.claimed_by, provider_id=provider_id,
         )
     )  # fmt: skip
 

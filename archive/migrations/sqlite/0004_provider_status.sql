@@ -1,0 +1,4 @@
+-- Copies a provider accepted and reports on later (an SMS provider's status callback): the provider's id
+-- for the copy, to find it when the callback arrives.
+ALTER TABLE deliveries ADD COLUMN provider_id TEXT;
+CREATE INDEX IF NOT EXISTS deliveries_by_provider ON deliveries(provider_id);
