@@ -45,6 +45,7 @@ class _Job:
     work: Callable[[Any], Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    urgent: bool = False  # someone waits on it (a claim before sending): its group does not linger
 
 
 _Outcome = tuple[_Job, Any, BaseException | None]
@@ -99,7 +100,7 @@ class SqliteStore:
     async def claim_due(self, now: float, limit: int, *, claimant: str, lease_seconds: float) -> list[Ready]:
         # A write, grouped with the others: the claim must be the only one, whichever process asks.
         return await self._submit(
-            self._writes, lambda c: sql.claim_due(c, now, limit, claimant, now + lease_seconds)
+            self._writes, lambda c: sql.claim_due(c, now, limit, claimant, now + lease_seconds), urgent=True
         )
 
     async def claimants(self, now: float) -> set[str]:
@@ -140,12 +141,14 @@ class SqliteStore:
     async def reviews(self, states: Sequence[str]) -> list[ReviewEntry]:
         return await self._submit(self._reads, lambda c: sql.reviews(c, states))
 
-    async def _submit(self, jobs: queue.SimpleQueue[_Job | None], work: Callable[[Any], T]) -> T:
+    async def _submit(
+        self, jobs: queue.SimpleQueue[_Job | None], work: Callable[[Any], T], *, urgent: bool = False
+    ) -> T:
         if not self._threads:
             raise RuntimeError("archive store is not started")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        jobs.put(_Job(work, future, loop))
+        jobs.put(_Job(work, future, loop, urgent))
         return await future
 
     # --- the threads --------------------------------------------------------------------------------
@@ -171,12 +174,14 @@ class SqliteStore:
         if first is None:
             return None
         group = [first]
-        deadline = time.monotonic() + self.linger
+        deadline = time.monotonic() + (0.0 if first.urgent else self.linger)
         while len(group) < _MAX_GROUP:
             try:
                 job = self._writes.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
+            if job is not None and job.urgent:
+                deadline = 0.0  # commit what has gathered now: a delivery waits on this one
             if job is None:
                 self._writes.put(None)  # finish this group, then stop
                 break
