@@ -25,6 +25,15 @@ def sqlite_path(url: str) -> Path | None:
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
 
+def redacted(url: str) -> str:
+    """An archive URL fit to print or log: its password, if it has one, masked."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, place = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{place}"
+
+
 def open_store(url: str, *, linger: float | None = None) -> Store:
     """The store for ``url``, not yet started (``await store.start()``)."""
     check_url(url)

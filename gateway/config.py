@@ -24,7 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from archive.backends import check_url
+from archive.backends import check_url, redacted
 
 ENV_PREFIX = "CHAPERONE_"
 # Keys whose values are secrets: allowed from the environment, refused in the TOML file.
@@ -384,4 +384,6 @@ def _line_of(path: Path, loc: tuple[str, ...]) -> int:
 
 def masked(settings: Settings) -> dict[str, Any]:
     """The effective configuration as plain data, with every secret masked."""
-    return settings.model_dump(mode="json")  # SecretStr dumps as '**********'
+    shown = settings.model_dump(mode="json")  # SecretStr dumps as '**********'
+    shown["archive"]["url"] = redacted(settings.archive.url)
+    return shown

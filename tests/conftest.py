@@ -19,6 +19,8 @@ import pytest
 from aiosmtpd.smtp import SMTP
 
 from adapters.roster_import import import_roster
+from archive.backends import open_store
+from archive.store import Store
 from gateway.config import Settings
 from gateway.credentials import StaffCredentials
 from gateway.directory import Directory
@@ -172,6 +174,22 @@ async def downstream() -> AsyncIterator[Downstream]:
     yield sink
     server.close()
     await server.wait_closed()
+
+
+@pytest.fixture
+def store_backend(archive_backend: str) -> None:
+    """Asks for both backends (pytest_generate_tests): a test of the store interface itself."""
+
+
+@pytest.fixture
+async def store(store_backend: None, tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty archive of this test's own, on each backend in turn, started."""
+    opened = open_store(archive_url(tmp_path))
+    await opened.start()
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 def zone_where_it_is(local_hour: int) -> str:

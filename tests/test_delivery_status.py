@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
-import pytest
-
-from archive.backends import open_store
 from archive.changes import Changes
 from archive.models import DeliveryState, QueuedDelivery
 from archive.store import Store
@@ -19,22 +15,6 @@ from gateway.config import Delivery
 from gateway.delivery import DeliveryWorkers
 from gateway.outbound import RecipientOutcome
 from gateway.status import DeliveryStatus, Settled
-from tests.conftest import archive_url
-
-
-@pytest.fixture
-async def store(store_backend: None, tmp_path: Path) -> AsyncIterator[Store]:
-    opened = open_store(archive_url(tmp_path))
-    await opened.start()
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
-def store_backend(archive_backend: str) -> None:
-    """Asks for both backends (conftest's pytest_generate_tests)."""
 
 
 class ProviderLike:

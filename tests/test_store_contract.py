@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,21 +20,6 @@ from gateway.cli import main
 from gateway.config import ConfigError, load_settings
 from tests.conftest import archive_url
 from tests.mail import raw_sql
-
-
-@pytest.fixture
-async def store(store_backend: None, tmp_path: Path) -> AsyncIterator[Store]:
-    opened = open_store(archive_url(tmp_path))
-    await opened.start()
-    try:
-        yield opened
-    finally:
-        await opened.close()
-
-
-@pytest.fixture
-def store_backend(archive_backend: str) -> None:
-    """Asks for both backends (conftest's pytest_generate_tests)."""
 
 
 def copy(number: int, *, not_before: float = 0.0, state: str = DeliveryState.PENDING) -> QueuedDelivery:
@@ -282,3 +266,13 @@ async def test_a_ring_wakes_the_delivery_process_answering_for_the_archive(store
     finally:
         await ringing.close()
         await answering.close()
+
+
+def test_config_check_masks_the_archive_password(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "chaperone.toml"
+    config.write_text(
+        '[archive]\nurl = "postgresql://chaperone:s3cret@db.example.org/chaperone"\n', encoding="utf-8"
+    )
+    assert main(["--config", str(config), "config", "check"]) == 0
+    shown = capsys.readouterr().out
+    assert "s3cret" not in shown and "postgresql://chaperone:***@db.example.org/chaperone" in shown

@@ -9,8 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from archive.backends import open_store
-from gateway.commands.serve_cmd import shown_url
+from archive.backends import open_store, redacted
 from gateway.config import load_settings
 
 
@@ -32,7 +31,7 @@ def _upgrade(args: argparse.Namespace) -> int:
         return store.newly_applied
 
     applied = asyncio.run(run())
-    where = shown_url(settings.archive.url)
+    where = redacted(settings.archive.url)
     if not applied:
         print(f"{where}: the schema is up to date")
     for name in applied:

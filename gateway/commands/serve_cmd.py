@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from adapters.roster_import import import_roster
+from archive.backends import redacted
 from gateway import logs
 from gateway.config import Settings, load_settings
 from gateway.credentials import StaffCredentials
@@ -123,7 +124,7 @@ def _print_demo(relay: Relay, password: str) -> None:
         "(Cc, with a Reply-To conversation address), and principal Alan Brooks (abrooks@nusd.example.org).",
         "Between 21:00 and 06:00 Chicago time quiet hours apply: the copies wait until 06:00 and Dana gets a",
         "notice saying so; add --header 'X-Chaperone-Urgent: reason' to send at once, flagged for review.",
-        f"The archive is {shown_url(relay.settings.archive.url)}. Press Ctrl-C to stop.",
+        f"The archive is {redacted(relay.settings.archive.url)}. Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
 
@@ -166,12 +167,3 @@ async def _until_signal(run: Callable[[asyncio.Event], Awaitable[None]]) -> None
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     await run(stop)
-
-
-def shown_url(url: str) -> str:
-    """An archive URL without its password, if it has one."""
-    scheme, _, rest = url.partition("://")
-    credentials, at, place = rest.rpartition("@")
-    if not at or ":" not in credentials:
-        return url
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{place}"
