@@ -4,6 +4,9 @@ Every seed policy asks that staff–student communication be visible to supervis
 family (a student, their guardians, and any siblings addressed in the same message) gets its own copy that
 shows only the staff member, that family and the supervisors: a guardian's address is student information
 and never appears in another family's copy.
+
+Copies are planned per party and per channel: a guardian with no e-mail address but an SMS number gets a
+copy by SMS where the relay has that channel (``channels``), and is archived as unreachable where it has not.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from gateway.config import Fanout
-from gateway.models import Conversation, Copy, Purpose, Recipient, Unreachable
+from gateway.models import Channel, Conversation, Copy, Purpose, Recipient, Unreachable
 from policies.parties import Person, Role, Roster
 
 
@@ -46,6 +49,7 @@ def plan_fanout(
     settings: Fanout,
     relay_domain: str,
     today: date,
+    channels: frozenset[Channel] = frozenset({Channel.EMAIL}),
 ) -> FanoutPlan:
     plan = FanoutPlan()
     families = _group_families(recipients, roster)
@@ -59,10 +63,18 @@ def plan_fanout(
             if student.is_adult_on(today) and not settings.adult_student_guardians:
                 continue
             for guardian in roster.guardians_of(student):
-                if guardian.email is None:
-                    plan.unreachable.append(Unreachable(guardian, student, "guardian has no e-mail address"))
-                elif guardian not in copied:
-                    copied.append(guardian)
+                if guardian.email is not None:
+                    if guardian not in copied:
+                        copied.append(guardian)
+                elif guardian.sms is not None and Channel.SMS in channels:
+                    texted = (guardian.sms,)
+                    plan.copies.append(Copy(Purpose.FAMILY, texted, texted, channel=Channel.SMS))
+                    if guardian not in copied:
+                        copied.append(guardian)  # a member of the conversation; no e-mail address shown
+                else:
+                    plan.unreachable.append(
+                        Unreachable(guardian, student, _unreachable_by(guardian, channels))
+                    )
         conversation = Conversation(conversation_token(), sender, tuple(family.students), tuple(copied))
         reply_to = f"c-{conversation.token}@{relay_domain}"
         students = tuple(_addresses(family.students))
@@ -87,6 +99,12 @@ def plan_fanout(
         to = tuple(_addresses(supervisors)) if settings.mode == "separate" else everyone
         plan.copies.append(Copy(Purpose.SUPERVISORS, tuple(_addresses(supervisors)), to, shown_supervisors))
     return plan
+
+
+def _unreachable_by(guardian: Person, channels: frozenset[Channel]) -> str:
+    if Channel.SMS not in channels and guardian.sms is not None:
+        return "guardian has no e-mail address (an SMS number, but the relay sends no SMS)"
+    return "guardian has no e-mail address" + (" and no SMS number" if Channel.SMS in channels else "")
 
 
 def _group_families(recipients: Sequence[Recipient], roster: Roster) -> list[_Family]:

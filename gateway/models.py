@@ -73,6 +73,7 @@ class Copy:
     cc: tuple[str, ...] = ()
     reply_to: str | None = None  # a conversation address, on copies students and guardians read
     conversation: Conversation | None = None
+    channel: Channel = Channel.EMAIL  # how it goes: addresses above are e-mail addresses or E.164 numbers
 
 
 @dataclass(frozen=True, slots=True)
