@@ -155,7 +155,7 @@ TOML
     e2e_rates+=("$(sed -n 's/.*end to end \([0-9]*\) msg\/s.*/\1/p' "$work/burst.txt")")
   done
   e2e=$(median "${e2e_rates[@]}")
-  half=$(( e2e / 2 ))
+  half=${PACED_RATE:-$(( e2e / 2 ))}
   "$PY" benchmarks/paced.py "$submission" "$half" "$PACED" 4 "$SIZE" >/dev/null
   "$PY" benchmarks/latency.py "$url" $((WARMUP + ROUNDS * MESSAGES + PACED)) "latency at $half/s" "$PACED" \
     >"$work/paced.txt"

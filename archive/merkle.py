@@ -1,0 +1,133 @@
+"""The archive's Merkle tree, as RFC 9162 (Certificate Transparency 2.0) section 2.1 defines it.
+
+Every archived record is a leaf: leaf hash = SHA-256(0x00 || canonical bytes) (``archive.records``), node =
+SHA-256(0x01 || left || right), and the tree over n leaves splits at the largest power of two below n. A
+tree head (size, root) then commits to every record before it: an inclusion proof shows that one record is
+in it, a consistency proof that a later tree extends an earlier one without changing a record. Anyone can
+check both with these functions and SHA-256, without the archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+EMPTY_ROOT = hashlib.sha256(b"").digest()
+
+
+class ProofError(ValueError):
+    """A proof asked for what the tree cannot show (an index outside it, an older size larger)."""
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def root(leaves: Sequence[bytes]) -> bytes:
+    """MTH(D[n]) over leaf hashes, in one pass: complete subtrees are kept on a stack as they fill, then
+    folded from the right, which is the tree RFC 9162 describes."""
+    if not leaves:
+        return EMPTY_ROOT
+    stack: list[tuple[int, bytes]] = []  # (leaves under it, hash), sizes strictly decreasing
+    for leaf in leaves:
+        size, value = 1, leaf
+        while stack and stack[-1][0] == size:
+            left_size, left = stack.pop()
+            size, value = left_size + size, node_hash(left, value)
+        stack.append((size, value))
+    value = stack[-1][1]
+    for _, left in reversed(stack[:-1]):
+        value = node_hash(left, value)
+    return value
+
+
+def _split(n: int) -> int:
+    """The largest power of two smaller than n (n > 1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """PATH(m, D[n]): the hashes that, with leaf ``index``, rebuild the root of ``leaves``."""
+    if not 0 <= index < len(leaves):
+        raise ProofError(f"leaf {index} is not in a tree of {len(leaves)}")
+    path: list[bytes] = []
+    low, high, m = 0, len(leaves), index
+    while high - low > 1:
+        k = _split(high - low)
+        if m < k:
+            path.append(root(leaves[low + k : high]))
+            high = low + k
+        else:
+            path.append(root(leaves[low : low + k]))
+            low, m = low + k, m - k
+    return list(reversed(path))
+
+
+def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
+    """PROOF(m, D[n]): the hashes that show the tree of ``old_size`` leaves is the start of this one."""
+    n = len(leaves)
+    if not 0 < old_size <= n:
+        raise ProofError(f"no consistency proof from {old_size} to {n} leaves")
+    proof: list[bytes] = []
+    low, high, m, whole = 0, n, old_size, True
+    while m != high - low:
+        k = _split(high - low)
+        if m <= k:
+            proof.append(root(leaves[low + k : high]))
+            high = low + k
+        else:
+            proof.append(root(leaves[low : low + k]))
+            low, m, whole = low + k, m - k, False
+    if not whole:
+        proof.append(root(leaves[low:high]))
+    return list(reversed(proof))
+
+
+def verify_inclusion(
+    index: int, size: int, leaf: bytes, proof: Sequence[bytes], expected_root: bytes
+) -> bool:
+    """RFC 9162 section 2.1.3.2."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, value = index, size - 1, leaf
+    for sibling in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            value = node_hash(sibling, value)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            value = node_hash(value, sibling)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and value == expected_root
+
+
+def verify_consistency(
+    old_size: int, new_size: int, old_root: bytes, new_root: bytes, proof: Sequence[bytes]
+) -> bool:
+    """RFC 9162 section 2.1.4.2."""
+    if old_size == new_size:
+        return not proof and old_root == new_root
+    if not 0 < old_size < new_size or not proof:
+        return False
+    path = list(proof)
+    if old_size & (old_size - 1) == 0:  # an exact power of two: the old root is a node of the new tree
+        path.insert(0, old_root)
+    fn, sn = old_size - 1, new_size - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    first = second = path[0]
+    for node in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            first, second = node_hash(node, first), node_hash(node, second)
+            if not fn & 1:
+                while fn and not fn & 1:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            second = node_hash(second, node)
+        fn, sn = fn >> 1, sn >> 1
+    return first == old_root and second == new_root and sn == 0
