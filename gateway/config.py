@@ -151,6 +151,15 @@ class Smtp(Section):
         return value
 
     @property
+    def listeners(self) -> dict[str, str]:
+        """The listeners this configuration opens, by name, with their HOST:PORT (implicit TLS only with a
+        certificate): the one answer for the relay that listens and the supervisor that binds for it."""
+        addresses = {"submission": self.submission, "inbound": self.inbound}
+        if self.tls_cert is not None and self.tls_key is not None:
+            addresses["submission_tls"] = self.submission_tls
+        return {name: address for name, address in addresses.items() if address}
+
+    @property
     def inbound_nameserver(self) -> tuple[str, int] | None:
         return None if self.inbound_dns_resolver is None else nameserver(self.inbound_dns_resolver)
 

@@ -129,30 +129,31 @@ async def running_relay(
             in_flight=InFlight(limit=smtp.max_bytes_in_flight),  # one budget for every listener
             error_limits=ErrorLimits(soft=smtp.soft_error_limit, hard=smtp.hard_error_limit),
         )
-        if smtp.submission:
+        opened = smtp.listeners
+        if "submission" in opened:
             listeners["submission"] = await open_listener(
                 submission,
-                smtp.submission,
+                opened["submission"],
                 sock=shared.get("submission"),
                 starttls=tls,
                 auth_required=True,
                 auth_require_tls=smtp.require_tls,
                 trust_loopback_as=smtp.trust_loopback_as,
             )
-        if smtp.submission_tls and tls is not None:
+        if "submission_tls" in opened and tls is not None:
             listeners["submission_tls"] = await open_listener(
                 submission,
-                smtp.submission_tls,
+                opened["submission_tls"],
                 sock=shared.get("submission_tls"),
                 implicit_tls=tls,
                 auth_required=True,
                 # The whole connection is TLS; aiosmtpd only recognises TLS it negotiated (STARTTLS).
                 auth_require_tls=False,
             )
-        if smtp.inbound:
+        if "inbound" in opened:
             listeners["inbound"] = await open_listener(
                 inbound,
-                smtp.inbound,
+                opened["inbound"],
                 sock=shared.get("inbound"),
                 auth_required=False,
                 auth_require_tls=True,

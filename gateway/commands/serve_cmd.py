@@ -53,19 +53,11 @@ def _serve(args: argparse.Namespace) -> int:
         command = [sys.executable, "-m", "gateway.cli", *config, "serve", "--process"]
         children = [(f"acceptance-{n}", [*command, "acceptance"]) for n in range(settings.smtp.processes)]
         children.append(("delivery", [*command, "delivery"]))
-        sockets = bind_listeners(_listen_addresses(settings))
+        sockets = bind_listeners(settings.smtp.listeners)
         asyncio.run(_until_signal(partial(supervise, children, sockets=sockets)))
     else:
         asyncio.run(_run_until_signal(settings, announce=None))
     return 0
-
-
-def _listen_addresses(settings: Settings) -> dict[str, str]:
-    smtp = settings.smtp
-    addresses = {"submission": smtp.submission, "inbound": smtp.inbound}
-    if smtp.tls_cert is not None:
-        addresses["submission_tls"] = smtp.submission_tls
-    return {name: address for name, address in addresses.items() if address}
 
 
 def _demo(args: argparse.Namespace) -> int:
