@@ -59,7 +59,7 @@ class DeliveryWorkers:
         self.signer = signer
         self.clock = clock
         # When nothing is due: how long before looking again for copies queued by another process, should
-        # its ring at the doorbell (gateway.doorbell) have gone unheard.
+        # its ring at the doorbell (archive.store.Doorbell) have gone unheard.
         self.poll = poll
         # Who holds the copies this process takes from the queue (the claim's name, in the queue rows).
         self.claimant = f"{socket.gethostname()}:{os.getpid()}:{new_id('w-')}"
@@ -131,13 +131,14 @@ class DeliveryWorkers:
         """Copies due now, claimed for this process, less those whose messages the archive holds back."""
         now = self.clock()
         try:
-            claimed = await self.store.claim_due(
+            found = await self.store.claim_due(
                 now, limit, claimant=self.claimant, lease_seconds=self.settings.lease_seconds
             )
-            found = claimed
             messages = {d.message_id for d, _ in found if d.purpose not in _RELAY_WRITTEN}
-            decided = await self.store.records(message_ids=messages, kinds=queue.RELEASE_RECORDS)
-            unreleased = queue.unreleased(decided, now) if messages else set()
+            unreleased: set[str] = set()
+            if messages:  # (no ids would read every message's records)
+                decided = await self.store.records(message_ids=messages, kinds=queue.RELEASE_RECORDS)
+                unreleased = queue.unreleased(decided, now)
             if unreleased:
                 await self._hold_again([d for d, _ in found if d.message_id in unreleased])
         except Exception:

@@ -172,7 +172,8 @@ async def running_relay(
 @contextlib.asynccontextmanager
 async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]:
     """Only the delivery workers, in a process of their own: the processes that queue copies ring their
-    doorbell (gateway.doorbell), and they look at the queue every ``[delivery] poll_seconds`` besides."""
+    doorbell (the store's: archive.store.Doorbell), and they look at the queue every
+    ``[delivery] poll_seconds`` besides."""
     async with contextlib.AsyncExitStack() as stack:
         # Only outcomes are written here, and no client waits on them: commit them many at a time, so
         # this process takes the archive's turn seldom and the acceptance processes get it at once.
