@@ -22,7 +22,7 @@ from tests.relay_process import chaperone, free_port, start_relay
 
 REYES = "dreyes@nusd.example.org"
 OKAFOR = "cokafor@nusd.example.org"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.relay_in_other_processes]
 
 
 def children_of(pid: int) -> dict[int, str]:

@@ -16,6 +16,7 @@ OKAFOR = "cokafor@nusd.example.org"
 
 
 @pytest.mark.slow
+@pytest.mark.relay_in_other_processes
 async def test_killed_after_250_delivers_after_restart_exactly_once(
     tmp_path: Path, downstream: Downstream
 ) -> None:
