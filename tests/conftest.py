@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import pytest
@@ -30,18 +30,19 @@ from gateway.service import Relay, running_relay
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLE_DISTRICT = SHARED / "district-sample"
 PASSWORD = "correct horse battery staple"
+T = TypeVar("T")
 # The PostgreSQL server the tests create their databases on (trust auth on this machine). It must be
 # there: a test of the PostgreSQL store fails, never skips, when it is not.
 POSTGRES = os.environ.get("CHAPERONE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = ("sqlite", "postgresql")
-# Modules whose relays run on both stores: every test that runs the relay end to end.
+# Fixtures whose tests run on both stores: every test that runs the relay end to end.
 _BOTH_STORES = ("relay", "downstream")
 # The store the current test's relays use (relay_settings). In the environment, not a global: test modules
 # import this file as tests.conftest, a second copy beside the one pytest loaded.
 _ARCHIVE_URL = "CHAPERONE_TEST_ARCHIVE_URL"
 
 
-def _in_thread(work: Callable[[], Awaitable[Any]]) -> Any:
+def run_in_thread(work: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine to its end on a thread of its own, from sync or async code alike."""
     outcome: list[Any] = []
 
@@ -56,7 +57,7 @@ def _in_thread(work: Callable[[], Awaitable[Any]]) -> Any:
     thread.join()
     if isinstance(outcome[0], BaseException):
         raise outcome[0]
-    return outcome[0]
+    return outcome[0]  # type: ignore[no-any-return]
 
 
 @contextmanager
@@ -71,12 +72,12 @@ def postgres_database() -> Iterator[str]:
         finally:
             await connection.close()
 
-    _in_thread(lambda: admin(f"CREATE DATABASE {name}"))
+    run_in_thread(lambda: admin(f"CREATE DATABASE {name}"))
     base = POSTGRES.rsplit("/", 1)[0]
     try:
         yield f"{base}/{name}"
     finally:
-        _in_thread(lambda: admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        run_in_thread(lambda: admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 from collections.abc import Awaitable, Callable
 from email import message_from_bytes
 from email.message import Message
@@ -18,7 +17,8 @@ from archive.backends import open_store, sqlite_path
 from archive.models import QueuedDelivery
 from archive.records import RecordKind
 from archive.store import Store
-from tests.conftest import PASSWORD
+from gateway.service import Relay
+from tests.conftest import PASSWORD, Downstream, run_in_thread
 
 T = TypeVar("T")
 
@@ -53,24 +53,16 @@ def parse(raw: bytes) -> Message:
 def in_store(url: str, work: Callable[[Store], Awaitable[T]]) -> T:
     """Run ``work`` on a store of its own for the archive at ``url``, through the store interface, from
     sync or async test code alike (on a thread with its own event loop)."""
-    outcome: list[Any] = []
 
-    async def run() -> None:
+    async def run() -> T:
         store = open_store(url)
         await store.start()
         try:
-            outcome.append(await work(store))
-        except BaseException as exc:
-            outcome.append(exc)
+            return await work(store)
         finally:
             await store.close()
 
-    thread = threading.Thread(target=asyncio.run, args=(run(),))
-    thread.start()
-    thread.join()
-    if isinstance(outcome[0], BaseException):
-        raise outcome[0]
-    return outcome[0]  # type: ignore[no-any-return]
+    return run_in_thread(run)
 
 
 def archive_rows(url: str, kind: str | None = None) -> list[dict[str, Any]]:
@@ -122,28 +114,24 @@ def raw_sql(url: str, statement: str) -> None:
         finally:
             await connection.close()
 
-    asyncio.run(run()) if not _loop_running() else _in_thread(run)
+    run_in_thread(run)
 
 
-def _loop_running() -> bool:
+async def conversation_address(relay: Relay, downstream: Downstream, staff: str, student: str) -> str:
+    """The Reply-To of the family copy of a message ``staff`` sends ``student``: where the family replies."""
+    await submit(relay.port("submission"), staff, [student])
+    received = await downstream.wait_for(2)
+    family = next(r for r in received if student in r.rcpt_tos)
+    downstream.received.clear()
+    return str(parse(family.content)["Reply-To"])
+
+
+async def send_inbound(relay: Relay, sender: str, to: str, message: bytes | None = None) -> str:
+    """Send a reply on port 25 from this machine (127.0.0.1), as any client on the Internet could."""
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.port("inbound"), start_tls=False, timeout=10)
+    await client.connect()
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _in_thread(work: Callable[[], Awaitable[None]]) -> None:
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(work())  # type: ignore[arg-type]
-        except BaseException as exc:
-            failure.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
+        _, response = await client.sendmail(sender, [to], message or compose(sender, [to], body="Thanks!"))
+        return response
+    finally:
+        client.close()

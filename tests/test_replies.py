@@ -12,7 +12,7 @@ from gateway.directory import Directory
 from gateway.service import Relay, running_relay
 from tests.conftest import Downstream, give_passwords, relay_settings
 from tests.dns_zone import DnsZone, serving
-from tests.mail import archive_rows, compose, parse, submit
+from tests.mail import archive_rows, conversation_address, parse, send_inbound
 
 REYES = "dreyes@nusd.example.org"
 PATEL = "spatel@students.nusd.example.org"
@@ -31,28 +31,10 @@ async def relay(tmp_path: Path, downstream: Downstream, directory: Directory) ->
             yield running
 
 
-async def conversation_address(relay: Relay, downstream: Downstream) -> str:
-    await submit(relay.port("submission"), REYES, [PATEL])
-    received = await downstream.wait_for(2)
-    family = next(r for r in received if PATEL in r.rcpt_tos)
-    downstream.received.clear()
-    return str(parse(family.content)["Reply-To"])
-
-
-async def send_inbound(relay: Relay, sender: str, to: str, message: bytes | None = None) -> str:
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.port("inbound"), start_tls=False, timeout=10)
-    await client.connect()
-    try:
-        _, response = await client.sendmail(sender, [to], message or compose(sender, [to], body="Thanks!"))
-        return response
-    finally:
-        client.close()
-
-
 async def test_a_students_reply_reaches_the_teacher_guardians_and_principal(
     relay: Relay, downstream: Downstream
 ) -> None:
-    address = await conversation_address(relay, downstream)
+    address = await conversation_address(relay, downstream, REYES, PATEL)
     await send_inbound(relay, PATEL, address)
     received = await downstream.wait_for(1)
     assert set(received[0].rcpt_tos) == {
@@ -83,7 +65,7 @@ async def test_port_25_is_not_an_open_relay(relay: Relay) -> None:
 
 
 async def test_a_stranger_cannot_reply_into_a_conversation(relay: Relay, downstream: Downstream) -> None:
-    address = await conversation_address(relay, downstream)
+    address = await conversation_address(relay, downstream, REYES, PATEL)
     with pytest.raises(aiosmtplib.SMTPDataError) as refused:
         await send_inbound(relay, "mito@students.nusd.example.org", address)
     assert refused.value.code == 550

@@ -24,7 +24,7 @@ from policies.decision import Action
 from policies.engine import evaluate
 from tests.conftest import Downstream, give_passwords, relay_settings
 from tests.dns_zone import DnsZone, SigningKey, serving
-from tests.mail import archive_rows, compose, parse, queued_copies, submit
+from tests.mail import archive_rows, compose, conversation_address, queued_copies, send_inbound
 from tests.policy_fixtures import FixtureRoster, chicago, context, message
 
 REYES = "dreyes@nusd.example.org"
@@ -66,25 +66,6 @@ async def district(tmp_path: Path, downstream: Downstream, directory: Directory)
             yield District(relay, downstream, zone, key)
 
 
-async def conversation_address(relay: Relay, downstream: Downstream) -> str:
-    await submit(relay.port("submission"), REYES, [PATEL])
-    received = await downstream.wait_for(2)
-    family = next(r for r in received if PATEL in r.rcpt_tos)
-    downstream.received.clear()
-    return str(parse(family.content)["Reply-To"])
-
-
-async def reply(relay: Relay, sender: str, to: str, message: bytes | None = None) -> str:
-    """Send a reply on port 25 from this machine (127.0.0.1), as any client on the Internet could."""
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=relay.port("inbound"), start_tls=False, timeout=10)
-    await client.connect()
-    try:
-        _, response = await client.sendmail(sender, [to], message or compose(sender, [to], body="Thanks!"))
-        return response
-    finally:
-        client.close()
-
-
 def message_id_of(response: str) -> str:
     return response.split("Accepted as ")[1].split()[0]
 
@@ -102,10 +83,10 @@ def delivery_states(relay: Relay, message_id: str) -> set[str]:
 
 
 async def test_a_student_writing_as_their_mother_is_held_not_fanned_out(district: District) -> None:
-    address = await conversation_address(district.relay, district.downstream)
+    address = await conversation_address(district.relay, district.downstream, REYES, PATEL)
     # The student knows the conversation address and their mother's: envelope and From: are hers, but
     # the mail comes from the student's own machine, unsigned, and her provider's SPF does not list it.
-    response = await reply(district.relay, MOTHER, address)
+    response = await send_inbound(district.relay, MOTHER, address)
     message_id = message_id_of(response)
 
     assert delivery_states(district.relay, message_id) == {"held"}
@@ -121,9 +102,9 @@ async def test_a_student_writing_as_their_mother_is_held_not_fanned_out(district
 
 
 async def test_a_reply_signed_by_the_guardians_domain_is_fanned_out_as_before(district: District) -> None:
-    address = await conversation_address(district.relay, district.downstream)
+    address = await conversation_address(district.relay, district.downstream, REYES, PATEL)
     signed = district.key.sign(compose(MOTHER, [address], subject="Re: Lab report", body="Thank you!"))
-    response = await reply(district.relay, MOTHER, address, signed)
+    response = await send_inbound(district.relay, MOTHER, address, signed)
 
     received = await district.downstream.wait_for(1)
     assert set(received[0].rcpt_tos) == {REYES, PATEL, FATHER, "abrooks@nusd.example.org"}
@@ -133,11 +114,11 @@ async def test_a_reply_signed_by_the_guardians_domain_is_fanned_out_as_before(di
 
 
 async def test_a_signature_from_another_domain_does_not_vouch_for_the_guardian(district: District) -> None:
-    address = await conversation_address(district.relay, district.downstream)
+    address = await conversation_address(district.relay, district.downstream, REYES, PATEL)
     elsewhere = SigningKey.new("s1", "students.nusd.example.org")
     district.zone.records[(elsewhere.record_name, "TXT")] = [elsewhere.public_record]
     forged = elsewhere.sign(compose(MOTHER, [address], body="Please excuse Sam from practice."))
-    response = await reply(district.relay, MOTHER, address, forged)
+    response = await send_inbound(district.relay, MOTHER, address, forged)
 
     checked = archived(district.relay, message_id_of(response), "message")["sender_auth"]
     assert checked["dkim"] == "pass" and checked["dkim_domains"] == ["students.nusd.example.org"]
@@ -146,8 +127,8 @@ async def test_a_signature_from_another_domain_does_not_vouch_for_the_guardian(d
 
 
 async def test_a_dns_timeout_is_a_temporary_error_and_the_reply_is_held(district: District) -> None:
-    address = await conversation_address(district.relay, district.downstream)
-    response = await reply(district.relay, FATHER, address)  # example.com's DNS never answers
+    address = await conversation_address(district.relay, district.downstream, REYES, PATEL)
+    response = await send_inbound(district.relay, FATHER, address)  # example.com's DNS never answers
 
     message_id = message_id_of(response)
     checked = archived(district.relay, message_id, "message")["sender_auth"]
@@ -165,10 +146,10 @@ async def test_an_expired_conversation_address_is_refused_at_rcpt_with_550(
         settings = relay_settings(tmp_path, downstream.port, smtp=smtp)
         give_passwords(settings, REYES)
         async with running_relay(settings, directory) as relay:
-            address = await conversation_address(relay, downstream)
+            address = await conversation_address(relay, downstream, REYES, PATEL)
             await asyncio.sleep(1.2)
             with pytest.raises(aiosmtplib.SMTPRecipientsRefused) as refused:
-                await reply(relay, PATEL, address)
+                await send_inbound(relay, PATEL, address)
     assert refused.value.recipients[0].code == 550
     assert refused.value.recipients[0].message.startswith("5.1.1")
     assert "expired" in refused.value.recipients[0].message
@@ -178,10 +159,10 @@ async def test_an_expired_conversation_address_is_refused_at_rcpt_with_550(
 async def test_review_show_prints_conversation_addresses_only_in_part(
     district: District, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    address = await conversation_address(district.relay, district.downstream)
+    address = await conversation_address(district.relay, district.downstream, REYES, PATEL)
     token = conversations.token_of(address, "relay.nusd.example.org")
     assert token is not None
-    message_id = message_id_of(await reply(district.relay, MOTHER, address))  # held: for review
+    message_id = message_id_of(await send_inbound(district.relay, MOTHER, address))  # held: for review
     settings = district.relay.settings
     config = settings.data_dir / "chaperone.toml"
     config.write_text(f'data_dir = "{settings.data_dir}"\n[archive]\nurl = "{settings.archive.url}"\n')
