@@ -19,8 +19,6 @@ from archive.records import Record, RecordKind
 from archive.store import Conversations
 from gateway.models import Conversation
 
-__all__ = ["ConversationRoutes", "Route", "StoredConversation", "mask_tokens", "masked", "open", "token_of"]
-
 _ADDRESS = re.compile(r"c-([a-z2-7]{24})@(.+)", re.IGNORECASE)
 
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass, replace
 import structlog
 
 from archive.changes import Changes
+from archive.models import StoredConversation
 from archive.records import Record, RecordKind
 from archive.store import Store
 from gateway import conversations, notices, queue, review
-from gateway.channels.email import AuthorMismatch, EmailChannel
+from gateway.channels.email import EmailChannel
 from gateway.config import Settings
-from gateway.conversations import StoredConversation
 from gateway.decide import Decider
 from gateway.directory import Directory
 from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
@@ -37,7 +37,6 @@ _DECIDE_INLINE_BYTES = 32 * 1024
 _READ_ALONE_BYTES = 1024 * 1024
 
 log = structlog.get_logger("gateway.pipeline")
-__all__ = ["Accepted", "AuthorMismatch", "Pipeline"]
 
 
 @dataclass(frozen=True, slots=True)
