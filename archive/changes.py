@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from archive.models import QueuedDelivery, ReviewEntry, StoredConversation
+from archive.models import OptOut, QueuedDelivery, ReviewEntry, SmsSession, StoredConversation
 from archive.records import Record, body_digest, leaf_hash
 
 
@@ -70,6 +70,12 @@ class Changes:
     conversations: list[StoredConversation] = field(default_factory=list)
     reviews: list[ReviewEntry] = field(default_factory=list)
     verdicts: list[ReviewVerdict] = field(default_factory=list)
+    # SMS: sessions opened (guarded: see open_sms_session) and used, opt-outs, and the provider's ids of
+    # the texts received (guarded: each once).
+    sms_sessions: list[tuple[SmsSession, float]] = field(default_factory=list)
+    sms_activity: list[tuple[str, float]] = field(default_factory=list)
+    opt_outs: list[OptOut] = field(default_factory=list)
+    received: list[tuple[str, str | None]] = field(default_factory=list)
 
     def append(self, record: Record) -> None:
         self.records.append(RecordRow.of(record))
@@ -94,3 +100,18 @@ class Changes:
     def decide_review(self, verdict: ReviewVerdict) -> None:
         """Guarded: the review must still be pending."""
         self.verdicts.append(verdict)
+
+    def open_sms_session(self, session: SmsSession, *, active_after: float) -> None:
+        """Guarded: none of its participants' phones may have a session on its relay number that was
+        active after ``active_after`` (another instance may have just opened one)."""
+        self.sms_sessions.append((session, active_after))
+
+    def touch_sms_session(self, session_id: str, at: float) -> None:
+        self.sms_activity.append((session_id, at))
+
+    def set_opt_out(self, opt_out: OptOut) -> None:
+        self.opt_outs.append(opt_out)
+
+    def receive_once(self, provider_id: str, message_id: str | None) -> None:
+        """Guarded: a provider's id for an inbound text is taken once (its webhook may come again)."""
+        self.received.append((provider_id, message_id))

@@ -35,6 +35,7 @@ class QueuedDelivery:
     claimed_by: str | None = None  # the delivery worker sending it, until claim_until
     claim_until: float = 0.0
     provider_id: str | None = None  # the provider's id for it, once accepted (ACCEPTED)
+    channel: str = "email"  # how it goes: "email" (recipients are addresses) or "sms" (E.164 numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,40 @@ class StoredConversation:
     student_ids: tuple[str, ...]
     member_ids: tuple[str, ...]
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SmsParticipant:
+    phone: str  # E.164
+    person_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSession:
+    """A masked-number conversation: one staff member and one contact (a student or a guardian), with the
+    contact's family, bound to one relay number. While it is active, none of its participants' phones has
+    another session on that number, so (a participant's phone, the relay number) names the session."""
+
+    session_id: str
+    relay_number: str
+    staff_id: str
+    contact_id: str
+    participants: tuple[SmsParticipant, ...]
+    opened_at: float  # epoch seconds
+    last_active: float
+
+    def participant(self, phone: str) -> SmsParticipant | None:
+        return next((p for p in self.participants if p.phone == phone), None)
+
+
+@dataclass(frozen=True, slots=True)
+class OptOut:
+    """A recipient's STOP (or START) on one relay number, as the carrier and the provider also keep it."""
+
+    phone: str
+    relay_number: str
+    opted_out: bool
+    changed_at: float
 
 
 @dataclass(frozen=True, slots=True)

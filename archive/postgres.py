@@ -18,15 +18,23 @@ from typing import Any
 
 import asyncpg
 
+from archive import postgres_sms as sms_sql
 from archive.changes import Changes
 from archive.migrations import migrations
-from archive.models import ArchivedRecord, Conflict, QueuedDelivery, ReviewEntry, StoredConversation
+from archive.models import (
+    ArchivedRecord,
+    Conflict,
+    QueuedDelivery,
+    ReviewEntry,
+    SmsSession,
+    StoredConversation,
+)
 from archive.store import Ready
 
 _MIGRATION_LOCK = 0x43686170  # pg_advisory_xact_lock key: "Chap"
 _DELIVERY_COLUMNS = (
     "delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before, expires_at,"
-    " attempts, purpose, state, claimed_by, claim_until, provider_id"
+    " attempts, purpose, state, claimed_by, claim_until, provider_id, channel"
 )
 _REVIEW_COLUMNS = (
     "message_id, action, state, sender, subject, reasons, opened_at, decided_by, decided_at, comment"
@@ -262,6 +270,18 @@ class PostgresStore:
         )
         return [ReviewEntry(*row) for row in rows]
 
+    async def sms_sessions(
+        self, phones: Collection[str], *, active_after: float, relay_number: str | None = None
+    ) -> list[SmsSession]:
+        async with self.pool.acquire() as connection:
+            return await sms_sql.sessions(
+                connection, phones, active_after=active_after, relay_number=relay_number
+            )
+
+    async def opted_out(self, phones: Collection[str]) -> set[tuple[str, str]]:
+        async with self.pool.acquire() as connection:
+            return await sms_sql.opted_out(connection, phones)
+
 
 async def _apply(connection: Any, changes: Changes) -> None:
     if changes.bodies:
@@ -272,12 +292,12 @@ async def _apply(connection: Any, changes: Changes) -> None:
     if changes.enqueued:
         await connection.executemany(
             f"INSERT INTO working.deliveries({_DELIVERY_COLUMNS})"  # noqa: S608
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
             [
                 (
                     d.delivery_id, d.message_id, d.envelope_from, list(d.recipients), d.headers,
                     d.body_digest, d.not_before, d.expires_at, d.attempts, d.purpose, str(d.state),
-                    d.claimed_by, d.claim_until, d.provider_id,
+                    d.claimed_by, d.claim_until, d.provider_id, d.channel,
                 )
                 for d in changes.enqueued
             ],
@@ -321,6 +341,7 @@ async def _apply(connection: Any, changes: Changes) -> None:
         )  # fmt: skip
         if status != "UPDATE 1":
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
+    await sms_sql.apply(connection, changes)
     if changes.records:
         rows = changes.records
         await connection.execute(
@@ -349,4 +370,5 @@ def _delivery(row: Any) -> QueuedDelivery:
         claimed_by=row["claimed_by"],
         claim_until=float(row["claim_until"]),
         provider_id=row["provider_id"],
+        channel=row["channel"],
     )

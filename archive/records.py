@@ -36,6 +36,9 @@ class RecordKind(StrEnum):
     REVIEW_DECIDED = "review.decided"  # a supervisor's approve or reject, with their comment
     NOTICE = "notice.queued"  # the sender told that their message waits (quiet hours, review)
     ALERT = "alert.raised"  # supervisors and the compliance contact alerted at once
+    SMS_SESSION = "sms.session.opened"  # a masked-number conversation bound to a relay number
+    SMS_REFUSAL = "sms.refusal"  # a text not taken: from a stranger, to no one known, with nothing to send
+    SMS_KEYWORD = "sms.keyword"  # STOP, START or HELP from a phone, on one relay number
 
 
 def body_digest(content: bytes) -> str:

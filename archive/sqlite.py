@@ -29,10 +29,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from archive import sqlite_sms as sms_sql
 from archive import sqlite_sql as sql
 from archive.changes import Changes
 from archive.doorbell import SocketDoorbell
-from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, StoredConversation
+from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, SmsSession, StoredConversation
 from archive.store import Ready
 
 T = TypeVar("T")
@@ -140,6 +141,17 @@ class SqliteStore:
 
     async def reviews(self, states: Sequence[str]) -> list[ReviewEntry]:
         return await self._submit(self._reads, lambda c: sql.reviews(c, states))
+
+    async def sms_sessions(
+        self, phones: Collection[str], *, active_after: float, relay_number: str | None = None
+    ) -> list[SmsSession]:
+        return await self._submit(
+            self._reads,
+            lambda c: sms_sql.sessions(c, phones, active_after=active_after, relay_number=relay_number),
+        )
+
+    async def opted_out(self, phones: Collection[str]) -> set[tuple[str, str]]:
+        return await self._submit(self._reads, lambda c: sms_sql.opted_out(c, phones))
 
     async def _submit(
         self, jobs: queue.SimpleQueue[_Job | None], work: Callable[[Any], T], *, urgent: bool = False

@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from archive import sqlite_sms as sms_sql
 from archive.changes import Changes
 from archive.migrations import migrations
 from archive.models import (
@@ -25,7 +26,7 @@ _RECORD_COLUMNS = "(kind, message_id, recorded_at, canonical, leaf_hash)"
 _ROWS_PER_INSERT = 200  # 5 parameters a row, well under SQLite's limit of 32766
 _DELIVERY_COLUMNS = (
     "delivery_id, message_id, envelope_from, recipients, headers, body_digest, not_before, expires_at,"
-    " attempts, purpose, state, claimed_by, claim_until, provider_id"
+    " attempts, purpose, state, claimed_by, claim_until, provider_id, channel"
 )
 _REVIEW_COLUMNS = (
     "message_id, action, state, sender, subject, reasons, opened_at, decided_by, decided_at, comment"
@@ -86,11 +87,11 @@ def apply(connection: sqlite3.Connection, changes: Changes) -> None:
         )
     for d in changes.enqueued:
         execute(
-            f"INSERT INTO deliveries({_DELIVERY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
+            f"INSERT INTO deliveries({_DELIVERY_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",  # noqa: S608
             (
                 d.delivery_id, d.message_id, d.envelope_from, json.dumps(list(d.recipients)), d.headers,
                 d.body_digest, d.not_before, d.expires_at, d.attempts, d.purpose, str(d.state),
-                d.claimed_by, d.claim_until, d.provider_id,
+                d.claimed_by, d.claim_until, d.provider_id, d.channel,
             ),
         )  # fmt: skip
     for c in changes.conversations:
@@ -128,6 +129,7 @@ def apply(connection: sqlite3.Connection, changes: Changes) -> None:
         )  # fmt: skip
         if cursor.rowcount != 1:
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
+    sms_sql.apply(connection, changes)
     for start in range(0, len(changes.records), _ROWS_PER_INSERT):
         rows = changes.records[start : start + _ROWS_PER_INSERT]
         values = ",".join(["(?,?,?,?,?)"] * len(rows))
@@ -331,7 +333,7 @@ def _marks(values: Collection[Any]) -> str:
 
 def _delivery(row: Sequence[Any]) -> QueuedDelivery:
     (delivery_id, message_id, envelope_from, recipients, headers, digest, not_before, expires, attempts,
-     purpose, state, claimed_by, claim_until, provider_id) = row  # fmt: skip
+     purpose, state, claimed_by, claim_until, provider_id, channel) = row  # fmt: skip
     return QueuedDelivery(
         delivery_id=str(delivery_id),
         message_id=str(message_id),
@@ -347,4 +349,5 @@ def _delivery(row: Sequence[Any]) -> QueuedDelivery:
         claimed_by=claimed_by,
         claim_until=float(claim_until or 0.0),
         provider_id=provider_id,
+        channel=str(channel),
     )

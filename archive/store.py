@@ -1,11 +1,11 @@
 """The store interface: what the gateway may ask of the archive, whatever holds it.
 
 Evidence (the append-only record log and the bodies it names) and working state (the delivery queue,
-conversations, reviews) are kept apart in the schema; both change only through a ``Changes`` unit,
-committed durably in one transaction, so a queue row never moves without the record that explains it.
-Two backends implement it: ``archive.sqlite`` (embedded, one file) and ``archive.postgres`` (asyncpg,
-several relay instances). ``open_store`` picks one by ``[archive] url``. Every read returns models
-(``archive.models``); no SQL leaves this package.
+conversations, reviews, SMS sessions and opt-outs) are kept apart in the schema; both change only through
+a ``Changes`` unit, committed durably in one transaction, so a queue row never moves without the record
+that explains it. Two backends implement it: ``archive.sqlite`` (embedded, one file) and
+``archive.postgres`` (asyncpg, several relay instances). ``open_store`` picks one by ``[archive] url``.
+Every read returns models (``archive.models``); no SQL leaves this package.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Protocol
 
 from archive.changes import Changes
-from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, StoredConversation
+from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, SmsSession, StoredConversation
 
 Ready = tuple[QueuedDelivery, bytes | None]  # a copy claimed, with the original message's bytes
 
@@ -73,6 +73,19 @@ class Reviews(Protocol):
         ...
 
 
+class SmsState(Protocol):
+    async def sms_sessions(
+        self, phones: Collection[str], *, active_after: float, relay_number: str | None = None
+    ) -> list[SmsSession]:
+        """Sessions active after ``active_after`` (epoch seconds) in which one of these phones takes part,
+        on ``relay_number`` only if given; the most recently active first."""
+        ...
+
+    async def opted_out(self, phones: Collection[str]) -> set[tuple[str, str]]:
+        """(phone, relay number) pairs on which these phones said STOP and not START since."""
+        ...
+
+
 class Doorbell(Protocol):
     """Waking the delivery workers that answer for this archive, whichever process or host they are in,
     when a copy may go now. Ringing never blocks and never fails a message: its copies are committed, and
@@ -87,7 +100,7 @@ class Doorbell(Protocol):
     async def close(self) -> None: ...
 
 
-class Store(EvidenceLog, Bodies, DeliveryQueue, Conversations, Reviews, Protocol):
+class Store(EvidenceLog, Bodies, DeliveryQueue, Conversations, Reviews, SmsState, Protocol):
     newly_applied: list[str]  # the schema migrations this store's start applied
 
     async def start(self) -> None:

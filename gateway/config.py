@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from archive.backends import check_url, redacted
+from gateway.directory import e164
 
 ENV_PREFIX = "CHAPERONE_"
 # Keys whose values are secrets: allowed from the environment, refused in the TOML file.
@@ -136,11 +137,7 @@ class Smtp(Section):
     @field_validator("submission", "submission_tls", "inbound")
     @classmethod
     def _host_port(cls, value: str | None) -> str | None:
-        if value == "":
-            return None  # an empty listener address turns that listener off
-        if value is not None and not re.fullmatch(r"\[?[\w.:-]*\]?:\d{1,5}", value):
-            raise ValueError(f"{value!r} is not HOST:PORT")
-        return value
+        return listen_address(value)
 
     @field_validator("inbound_dns_resolver")
     @classmethod
@@ -162,6 +159,15 @@ class Smtp(Section):
     @property
     def inbound_nameserver(self) -> tuple[str, int] | None:
         return None if self.inbound_dns_resolver is None else nameserver(self.inbound_dns_resolver)
+
+
+def listen_address(value: str | None) -> str | None:
+    """A listener's HOST:PORT; empty turns that listener off."""
+    if value == "":
+        return None
+    if value is not None and not re.fullmatch(r"\[?[\w.:-]*\]?:\d{1,5}", value):
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    return value
 
 
 def nameserver(value: str) -> tuple[str, int]:
@@ -220,6 +226,72 @@ class Delivery(Section):
         return None
 
 
+class Sms(Section):
+    # The district's relay numbers (E.164): the pool masked conversations are spread over. Staff start a
+    # conversation by texting the first one ("@spatel ..."). Empty: the relay neither sends nor takes texts.
+    relay_numbers: list[str] = []
+    # "twilio" (Twilio's Messages API), or "outbox:PATH" (development: each text a JSON line in PATH).
+    provider: str = "outbox:chaperone-data/sms-outbox.jsonl"
+    account_sid: str | None = None
+    auth_token: SecretStr | None = None  # from the environment (CHAPERONE_SMS__AUTH_TOKEN) or auth_token_file
+    auth_token_file: Path | None = None
+    api_base_url: str = "https://api.twilio.com"  # tests and local runs point it at a local server
+    # What Twilio calls the relay's webhooks by: the signature covers this URL, so it must be exactly
+    # the address configured at Twilio (scheme, host, port), as seen from outside any proxy.
+    public_url: str = "http://127.0.0.1:8080"
+    # A conversation with no text for this long is over: its relay number may serve someone else.
+    session_idle_hours: float = Field(default=72.0, gt=0)
+    # Segments a relay number sends per second (a US long code: about 1); texts queue per number.
+    segments_per_second: float = Field(default=1.0, gt=0, le=100)
+    api_timeout: float = Field(default=15.0, gt=0, le=120)  # seconds for one Twilio API request
+
+    @field_validator("relay_numbers")
+    @classmethod
+    def _e164_numbers(cls, value: list[str]) -> list[str]:
+        numbers = []
+        for number in value:
+            normal = e164(number)
+            if normal is None:
+                raise ValueError(f"{number!r} is not a valid phone number")
+            numbers.append(normal)
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("a relay number is listed twice")
+        return numbers
+
+    @field_validator("provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value != "twilio" and not value.startswith("outbox:"):
+            raise ValueError('must be "twilio" or "outbox:PATH"')
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.relay_numbers)
+
+    @property
+    def main_number(self) -> str:
+        return self.relay_numbers[0]
+
+    def secret_auth_token(self) -> str | None:
+        if self.auth_token is not None:
+            return self.auth_token.get_secret_value()
+        if self.auth_token_file is not None:
+            return self.auth_token_file.read_text(encoding="utf-8").strip()
+        return None
+
+
+class Web(Section):
+    # The HTTP server: Twilio's webhooks (/twilio/sms, /twilio/status) and /healthz. Started when the
+    # relay has SMS; empty turns it off.
+    listen: str | None = "127.0.0.1:8080"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        return listen_address(value)
+
+
 class Dkim(Section):
     selector: str | None = None  # signing is on when selector, domain and key_file are all set
     domain: str | None = None
@@ -264,6 +336,8 @@ class Settings(BaseSettings):
     fanout: Fanout = Fanout()
     delivery: Delivery = Delivery()
     dkim: Dkim = Dkim()
+    sms: Sms = Sms()
+    web: Web = Web()
     logging: Logging = Logging()
     policy: Policy = Policy()
 

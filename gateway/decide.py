@@ -12,8 +12,8 @@ from typing import Protocol, TypedDict
 from gateway.config import Settings
 from gateway.directory import Directory
 from gateway.district_calendar import policy_context
-from gateway.models import Submission
-from gateway.reading import read_email
+from gateway.models import Channel, Submission
+from gateway.reading import read_email, read_sms
 from policies.decision import Decision
 from policies.engine import Engine
 from policies.message import Message, Party
@@ -34,6 +34,14 @@ class PolicyDecider:
         self.context = policy_context(settings, directory, date.today())
 
     def read(self, submission: Submission) -> Message:
+        if submission.channel is Channel.SMS:
+            return read_sms(
+                submission.raw.decode("utf-8", errors="replace"),
+                message_id=submission.message_id,
+                sender=Party(submission.envelope_from, submission.sender),
+                recipients=tuple(Party(r.address, r.person) for r in submission.recipients),
+                received_at=submission.received_at,
+            )
         return read_email(
             submission.raw,
             message_id=submission.message_id,
@@ -49,7 +57,7 @@ class PolicyDecider:
         sent it to whom and when, and that its content went unread, which holds it for a person."""
         unread = Message(
             message_id=submission.message_id,
-            channel="email",
+            channel=str(submission.channel),
             sent_at=submission.received_at,
             subject=subject,
             unread=(why,),

@@ -28,7 +28,7 @@ from gateway import queue
 from gateway.config import Delivery
 from gateway.dsn import build_dsn
 from gateway.headers import assemble, split_message
-from gateway.models import Purpose, new_id
+from gateway.models import Channel, Purpose, new_id
 from gateway.outbound import RecipientOutcome, Signer, Transport
 
 log = structlog.get_logger("gateway.delivery")
@@ -49,11 +49,14 @@ class DeliveryWorkers:
         *,
         reporting_mta: str,
         signer: Signer | None = None,
+        texts: Transport | None = None,
         clock: Callable[[], float] = time.time,
         poll: float = 5.0,
     ) -> None:
         self.store = store
+        # E-mail copies go by ``transport``, texts by ``texts`` (the SMS provider; None: the relay has none).
         self.transport = transport
+        self.texts = texts
         self.settings = settings
         self.reporting_mta = reporting_mta
         self.signer = signer
@@ -223,8 +226,11 @@ class DeliveryWorkers:
         except Exception as exc:
             log.error("copy cannot be built", delivery_id=delivery.delivery_id, error=repr(exc)[:200])
             return _at_relay(delivery, 554, f"5.3.0 the relay could not build this copy: {exc!r}")
+        transport = self.texts if delivery.channel == Channel.SMS else self.transport
+        if transport is None:
+            return _at_relay(delivery, 554, "5.3.0 the relay has no SMS provider configured ([sms])")
         try:
-            return list(await self.transport.send(delivery.envelope_from, delivery.recipients, message))
+            return list(await transport.send(delivery.envelope_from, delivery.recipients, message))
         except Exception as exc:
             log.error("delivery attempt raised", delivery_id=delivery.delivery_id, error=repr(exc)[:200])
             return _at_relay(delivery, 451, f"4.3.0 the delivery attempt failed: {exc!r}")
@@ -232,6 +238,8 @@ class DeliveryWorkers:
     async def _render(self, delivery: queue.QueuedDelivery, raw: bytes | None) -> bytes:
         if raw is None:
             raise LookupError(f"archived body {delivery.body_digest} is missing")
+        if delivery.channel == Channel.SMS:
+            return delivery.headers + raw  # the copy's prefix, then the words
         _, body = split_message(raw)
         message = assemble(delivery.headers, body)
         if self.signer is not None:
@@ -314,8 +322,8 @@ class DeliveryWorkers:
     def _bounce(
         self, writer: Changes, delivery: queue.QueuedDelivery, failed: Sequence[RecipientOutcome]
     ) -> None:
-        if delivery.purpose == Purpose.DSN or not delivery.envelope_from:
-            return  # never bounce a bounce
+        if delivery.purpose == Purpose.DSN or "@" not in delivery.envelope_from:
+            return  # never bounce a bounce; a text's sender hears of it otherwise (gateway.texting)
         original = assemble(delivery.headers, b"")
         dsn = build_dsn(
             original=original,

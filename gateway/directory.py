@@ -77,13 +77,19 @@ class Directory:
         self._by_email: dict[str, Person] = {}
         phones: dict[str, list[Person]] = {}
         names: dict[str, list[Person]] = {}
+        handles: dict[str, list[Person]] = {}
+        taking: dict[str, list[Person]] = {}
         for person in people:
             self._people[person.person_id] = person
             if person.email:
                 self._index_email(person)
             for number in dict.fromkeys(n for n in (person.sms, person.phone) if n):
                 phones.setdefault(number, []).append(person)
+            for handle in {person.person_id.lower(), (person.email or "").partition("@")[0]} - {""}:
+                handles.setdefault(handle, []).append(person)
             if person.role is Role.STUDENT:
+                for class_id in person.class_ids:
+                    taking.setdefault(class_id.lower(), []).append(person)
                 keys = {
                     name_key(person.given_name),
                     name_key(person.family_name),
@@ -92,6 +98,8 @@ class Directory:
                 for key in keys - {""}:
                     names.setdefault(key, []).append(person)
         self._by_phone = {number: tuple(found) for number, found in phones.items()}
+        self._by_handle = {handle: tuple(found) for handle, found in handles.items()}
+        self._class_students = {class_id: tuple(found) for class_id, found in taking.items()}
         self._students_named = {key: tuple(found) for key, found in names.items()}
         self._students = tuple(p for p in self._people.values() if p.role is Role.STUDENT)
         self._staff = tuple(p for p in self._people.values() if p.role is Role.STAFF)
@@ -142,6 +150,14 @@ class Directory:
             return found
         normal = e164(number)
         return self._by_phone.get(normal, ()) if normal else ()
+
+    def by_handle(self, handle: str) -> tuple[Person, ...]:
+        """Who a text's "@handle" names: a sourcedId, or the part of a roster e-mail before the @ (the
+        roster's username), ignoring case; two people when a handle is ambiguous."""
+        return self._by_handle.get(handle.strip().lstrip("@").lower(), ())
+
+    def students_in_class(self, class_id: str) -> tuple[Person, ...]:
+        return self._class_students.get(class_id.strip().lower(), ())
 
     def students(self) -> tuple[Person, ...]:
         return self._students

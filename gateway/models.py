@@ -46,7 +46,8 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """A message from an authenticated staff member, as the SMTP adapter received it."""
+    """A message as an edge received it: an e-mail from a signed-in staff member or a reply (the SMTP
+    adapters), or a text (the SMS service, from the Twilio webhook)."""
 
     message_id: str
     sender: Person
@@ -61,6 +62,9 @@ class Submission:
     sender_auth: dict[str, Any] | None = None
     # The channel it came by; the message record says so, and the fan-out plans copies by it.
     channel: Channel = Channel.EMAIL
+    # A text: the relay number it came to, and the provider's id for it (Twilio's MessageSid).
+    relay_number: str | None = None
+    provider_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,11 @@ class Copy:
     reply_to: str | None = None  # a conversation address, on copies students and guardians read
     conversation: Conversation | None = None
     channel: Channel = Channel.EMAIL  # how it goes: addresses above are e-mail addresses or E.164 numbers
+    sender: str | None = None  # where it goes from, if not the message's sender (a text: a relay number)
+    prefix: str = ""  # a text's copy: what precedes the words ("Dana Reyes to Sam Patel: ")
+    # A copy in another channel's form than the message (a text's e-mail copy to a guardian without a
+    # mobile number): the whole message, written by the planner.
+    content: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

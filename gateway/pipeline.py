@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import structlog
 
@@ -20,13 +21,15 @@ from archive.models import StoredConversation
 from archive.records import Record, RecordKind
 from archive.store import Store
 from gateway import conversations, notices, queue, review
+from gateway.channels import MessageChannel
 from gateway.channels.email import EmailChannel
+from gateway.channels.sms import SmsChannel
 from gateway.config import Settings
 from gateway.decide import Decider
 from gateway.directory import Directory
 from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
-from gateway.headers import HeaderBlock
-from gateway.models import Copy, Purpose, Receipt, Submission, new_id
+from gateway.headers import split_message
+from gateway.models import Channel, Copy, Purpose, Receipt, Submission, new_id
 from policies.decision import Action, Decision
 from policies.message import Message
 from policies.parties import Person, Role
@@ -42,7 +45,7 @@ log = structlog.get_logger("gateway.pipeline")
 @dataclass(frozen=True, slots=True)
 class Accepted:
     submission: Submission
-    headers: HeaderBlock
+    envelope: Any  # the channel's: an e-mail's header block, a text's TextEnvelope
     message: Message  # as the policy rules read it
     decision: Decision
     fanout: FanoutPlan
@@ -70,13 +73,16 @@ class Pipeline:
         self.delivery_claimant = delivery_claimant
         self.zone = settings.district.zone
         self._large_reading = asyncio.Semaphore(1)
-        # What is e-mail about a message (its header block, its author, each copy's headers); an SMS
-        # channel will be a sibling (gateway.channels).
-        self.email = EmailChannel()
+        # What is particular to each channel about a message: an e-mail's header block and author, each
+        # copy's headers; a text's relay number and segments, each copy's prefix (gateway.channels).
+        self.channels: dict[Channel, MessageChannel[Any]] = {
+            Channel.EMAIL: EmailChannel(),
+            Channel.SMS: SmsChannel(),
+        }
 
     async def submit(self, submission: Submission) -> Receipt:
         """A staff member's message: copies for each family, the supervisors and any staff addressed."""
-        return await self._accept(
+        return await self.accept(
             submission,
             lambda: plan_fanout(
                 submission.sender,
@@ -91,7 +97,7 @@ class Pipeline:
     async def reply(self, conversation: StoredConversation, submission: Submission) -> Receipt:
         """A reply to a conversation address: to the staff member, seen by the family and supervisors."""
         staff = submission.recipients[0].person
-        return await self._accept(
+        return await self.accept(
             submission,
             lambda: plan_reply(
                 submission.sender, staff, conversation.member_ids, self.directory, self.settings.fanout
@@ -99,37 +105,45 @@ class Pipeline:
             conversation_token=conversation.token,
         )
 
-    async def _accept(
-        self, submission: Submission, plan: Callable[[], FanoutPlan], conversation_token: str | None = None
+    async def accept(
+        self,
+        submission: Submission,
+        plan: Callable[[], FanoutPlan],
+        *,
+        conversation_token: str | None = None,
+        writes: Changes | None = None,
     ) -> Receipt:
+        """Decide on a message and commit it with its planned copies in one unit: ``writes`` holds what
+        the edge's own service adds to that unit (a text's session and its provider id, taken once)."""
+        writes = Changes() if writes is None else writes
         structlog.contextvars.bind_contextvars(message_id=submission.message_id)
         try:
-            headers, message, decision = await self._decide(submission)
+            envelope, message, decision = await self._decide(submission)
             if decision.action is Action.BLOCK:
-                writes = Changes()
-                self._record_refusal(writes, submission, headers, message, decision)
+                self._record_refusal(writes, submission, envelope, message, decision)
                 await self.store.commit(writes)
                 log.info("message blocked", rules=[f.rule for f in decision.findings])
                 return _receipt(submission.message_id, decision)
-            accepted = Accepted(submission, headers, message, decision, plan(), conversation_token)
-            writes = Changes()
+            accepted = Accepted(submission, envelope, message, decision, plan(), conversation_token)
             ready = self._commit(writes, accepted)
             await self.store.commit(writes)
             log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
         finally:
             structlog.contextvars.unbind_contextvars("message_id")
-        self.wake_delivery(ready, submission.raw)
+        for raw in {id(raw): raw for _, raw in ready}.values():
+            self.wake_delivery([d for d, body in ready if body is raw], raw)
         return _receipt(submission.message_id, decision)
 
-    async def _decide(self, submission: Submission) -> tuple[HeaderBlock, Message, Decision]:
+    async def _decide(self, submission: Submission) -> tuple[Any, Message, Decision]:
         """Check the header, read the message and decide on it: inline for a small message; otherwise
         in a worker thread, so that no message stalls every session, with a deadline after which the
         message is held for review unread (fail closed)."""
+        channel = self.channels[submission.channel]
         if len(submission.raw) <= _DECIDE_INLINE_BYTES:
-            headers = self.email.check(submission)
+            envelope = channel.check(submission)
             message = self.decider.read(submission)
-            return headers, message, self.decider.evaluate(message)
-        headers = await asyncio.to_thread(self.email.check, submission)
+            return envelope, message, self.decider.evaluate(message)
+        envelope = await asyncio.to_thread(channel.check, submission)
         deadline = self.settings.policy.decide_seconds
         try:
             # The MIME parser needs about 7 bytes of memory per byte it reads: large messages are read one
@@ -143,8 +157,8 @@ class Pipeline:
             # The thread runs on to its end (every step is linear and bounded); its answer is not used.
             log.warning("message not decided in time: held", seconds=deadline, size=len(submission.raw))
             why = f"not checked within {deadline:g} s"
-            message, decision = self.decider.undecided(submission, self.email.subject(headers), why)
-        return headers, message, decision
+            message, decision = self.decider.undecided(submission, channel.subject(envelope), why)
+        return envelope, message, decision
 
     def _read_and_evaluate(self, submission: Submission) -> tuple[Message, Decision]:
         message = self.decider.read(submission)
@@ -152,11 +166,12 @@ class Pipeline:
 
     # --- what the one durable commit writes (prepared before it: archive.changes) --------------------
 
-    def _commit(self, writer: Changes, accepted: Accepted) -> list[queue.QueuedDelivery]:
-        """Everything about one message in one transaction; returns the copies that may go at once."""
+    def _commit(self, writer: Changes, accepted: Accepted) -> list[tuple[queue.QueuedDelivery, bytes]]:
+        """Everything about one message in one transaction; returns the copies that may go at once, each
+        with the bytes it is made from (the message's, or the copy's own)."""
         submission, decision = accepted.submission, accepted.decision
         digest = self._record_message(
-            writer, submission, accepted.headers, accepted.message, accepted.conversation_token
+            writer, submission, accepted.envelope, accepted.message, accepted.conversation_token
         )
         writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
         for unreachable in accepted.fanout.unreachable:
@@ -175,13 +190,11 @@ class Pipeline:
             conversations.open(writer, submission.message_id, conversation)
         now = time.time()
         ready = []
-        lease = self.settings.delivery.lease_seconds
         for copy in accepted.fanout.copies:
-            delivery = self._delivery(submission, decision, copy, accepted.headers, digest, now)
+            delivery = self._delivery(writer, submission, decision, copy, accepted.envelope, digest, now)
             if delivery.state == queue.State.PENDING and delivery.not_before <= now:
-                if self.delivery_claimant is not None:
-                    delivery = replace(delivery, claimed_by=self.delivery_claimant, claim_until=now + lease)
-                ready.append(delivery)
+                delivery = self.claimed(delivery, now)
+                ready.append((delivery, submission.raw if copy.content is None else copy.content))
             queue.enqueue(writer, delivery)
         if decision.action in (Action.HOLD, Action.FLAG):
             review.open_review(
@@ -191,11 +204,23 @@ class Pipeline:
                 sender=submission.envelope_from,
                 subject=accepted.message.subject,
             )
-        if decision.action in (Action.HOLD, Action.DEFER) and submission.sender.role is Role.STAFF:
+        if (
+            decision.action in (Action.HOLD, Action.DEFER)
+            and submission.sender.role is Role.STAFF
+            and submission.channel is Channel.EMAIL  # a text's sender hears back by text (gateway.texting)
+        ):
             self._notify_sender(writer, submission, accepted.message, decision, now)
         if decision.escalate:
             self._alert(writer, submission, decision, now)
         return ready
+
+    def claimed(self, delivery: queue.QueuedDelivery, now: float) -> queue.QueuedDelivery:
+        """A copy that may go at once, queued already claimed by this process's delivery workers (if it
+        has any) so that they can be handed it and no other process sends it too."""
+        if self.delivery_claimant is None:
+            return delivery
+        lease = self.settings.delivery.lease_seconds
+        return replace(delivery, claimed_by=self.delivery_claimant, claim_until=now + lease)
 
     def _notify_sender(
         self, writer: Changes, submission: Submission, message: Message, decision: Decision, now: float
@@ -250,20 +275,25 @@ class Pipeline:
 
     def _delivery(
         self,
+        writer: Changes,
         submission: Submission,
         decision: Decision,
         copy: Copy,
-        original: HeaderBlock,
+        original: Any,
         digest: str,
         now: float,
     ) -> queue.QueuedDelivery:
         release = decision.release_at.timestamp() if decision.release_at is not None else now
         state = queue.State.HELD if decision.action is Action.HOLD else queue.State.PENDING
-        headers = self.email.copy_envelope(original, copy, submission.message_id)
+        if copy.content is not None:  # written whole by the planner, in the copy's own channel's form
+            headers, _ = split_message(copy.content)
+            digest = writer.put_body(copy.content)
+        else:
+            headers = self.channels[submission.channel].copy_envelope(original, copy, submission.message_id)
         return queue.QueuedDelivery(
             delivery_id=new_id("d-"),
             message_id=submission.message_id,
-            envelope_from=submission.envelope_from,
+            envelope_from=submission.envelope_from if copy.sender is None else copy.sender,
             recipients=copy.envelope,
             headers=headers,
             body_digest=digest,
@@ -272,13 +302,14 @@ class Pipeline:
             attempts=0,
             purpose=str(copy.purpose),
             state=state,
+            channel=str(copy.channel),
         )
 
     def _record_message(
         self,
         writer: Changes,
         submission: Submission,
-        headers: HeaderBlock,
+        envelope: Any,
         message: Message,
         conversation_token: str | None = None,
     ) -> str:
@@ -297,7 +328,7 @@ class Pipeline:
                     "sender": _party(submission.sender, submission.envelope_from),
                     "recipients": [_party(r.person, r.address) for r in submission.recipients],
                     "subject": message.subject,
-                    **self.email.record_fields(headers),
+                    **self.channels[submission.channel].record_fields(envelope),
                     "attachments": [
                         {"filename": a.filename, "content_type": a.content_type, "size": a.size}
                         for a in message.attachments
@@ -314,14 +345,16 @@ class Pipeline:
         self,
         writer: Changes,
         submission: Submission,
-        headers: HeaderBlock,
+        envelope: Any,
         message: Message,
         decision: Decision,
     ) -> None:
-        self._record_message(writer, submission, headers, message)
+        self._record_message(writer, submission, envelope, message)
         writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
+        # An e-mail is refused in the SMTP session; a text's sender is told by text (gateway.texting).
+        refused = {"stage": "DATA", "reply": "550 5.7.1"} if submission.channel is Channel.EMAIL else {}
         writer.append(
-            Record(RecordKind.REFUSAL, submission.message_id, {"stage": "DATA", "reply": "550 5.7.1"})
+            Record(RecordKind.REFUSAL, submission.message_id, {"channel": str(submission.channel), **refused})
         )
 
 

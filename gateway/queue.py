@@ -15,7 +15,15 @@ from gateway.headers import split_message
 from gateway.models import new_id
 
 State = DeliveryState
-__all__ = ["QueuedDelivery", "State", "enqueue", "enqueue_generated", "release_held", "unreleased"]
+__all__ = [
+    "QueuedDelivery",
+    "State",
+    "enqueue",
+    "enqueue_generated",
+    "release_held",
+    "text_from_relay",
+    "unreleased",
+]
 
 
 def enqueue(writer: Changes, delivery: QueuedDelivery) -> None:
@@ -64,6 +72,33 @@ def enqueue_generated(
             attempts=0,
             purpose=purpose,
         ),
+    )
+
+
+def text_from_relay(
+    writer: Changes,
+    *,
+    message_id: str,
+    relay_number: str,
+    to: str,
+    text: str,
+    now: float,
+    lifetime_seconds: float,
+) -> QueuedDelivery:
+    """A text the relay writes itself (a notice to a sender) from one of its numbers, its words kept in
+    ``writer``; the caller queues it (``enqueue``), claimed for this process's workers if it goes now."""
+    return QueuedDelivery(
+        delivery_id=new_id("d-"),
+        message_id=message_id,
+        envelope_from=relay_number,
+        recipients=(to,),
+        headers=b"",
+        body_digest=writer.put_body(text.encode()),
+        not_before=now,
+        expires_at=now + lifetime_seconds,
+        attempts=0,
+        purpose="notice",
+        channel="sms",
     )
 
 

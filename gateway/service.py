@@ -13,18 +13,21 @@ import contextlib
 import socket
 import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import structlog
+from aiohttp import web
 
 from adapters.dkim_sign import signer_from_settings
+from adapters.sms_transport import sms_transport_from_settings
 from adapters.smtp_auth import SignInThrottle
 from adapters.smtp_guard import InFlight, Refusals
 from adapters.smtp_inbound import InboundHandler
 from adapters.smtp_server import ErrorLimits, Listener, listen
 from adapters.smtp_submission import SubmissionHandler
 from adapters.transport import transport_from_settings
+from adapters.twilio_webhooks import twilio_app
 from archive.backends import open_store
 from archive.store import Store
 from gateway.admission import Admission
@@ -43,6 +46,9 @@ from gateway.roster_snapshot import (
     roster_snapshot_path,
     snapshot_identity,
 )
+from gateway.status import DeliveryStatus
+from gateway.texting import Texting
+from gateway.webhook_token import webhook_token
 
 log = structlog.get_logger("gateway.service")
 _OUTCOME_LINGER = 0.02
@@ -56,9 +62,14 @@ class Relay:
     pipeline: Pipeline
     workers: DeliveryWorkers | None  # None in an acceptance process: the parent delivers
     listeners: dict[str, Listener]
+    texting: Texting | None = None  # None without SMS ([sms] relay_numbers)
+    web_ports: list[int] = field(default_factory=list)  # the HTTP server's (Twilio's webhooks)
 
     def port(self, name: str) -> int:
-        """The bound port of a listener ("submission", "submission_tls", "inbound"); tests bind port 0."""
+        """The bound port of a listener ("submission", "submission_tls", "inbound", "web"); tests bind
+        port 0."""
+        if name == "web":
+            return self.web_ports[0]
         return self.listeners[name].port
 
 
@@ -163,6 +174,10 @@ async def running_relay(
         for listener in listeners.values():
             stack.push_async_callback(listener.close)
         relay = Relay(settings, directory, store, pipeline, workers, listeners)
+        if settings.sms.enabled:
+            relay.texting = Texting(settings=settings, directory=directory, store=store, pipeline=pipeline)
+            if settings.web.listen:
+                relay.web_ports = await _serve_web(stack, settings, relay.texting, store)
         log.info("relay started", listeners={name: relay.port(name) for name in listeners})
         if not smtp.require_tls:
             log.warning("AUTH is offered without TLS (smtp.require_tls = false): development only")
@@ -183,6 +198,27 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
         yield await _start_delivery(stack, settings, store)
 
 
+async def _serve_web(
+    stack: contextlib.AsyncExitStack, settings: Settings, texting: Texting, store: Store
+) -> list[int]:
+    """The HTTP server: Twilio's webhooks. Several acceptance processes share its port (SO_REUSEPORT)."""
+    app = twilio_app(
+        texting=texting,
+        status=DeliveryStatus(store),
+        auth_token=webhook_token(settings),
+        public_url=settings.sms.public_url,
+        security_event=partial(record_security_event, store),
+    )
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    assert settings.web.listen is not None
+    host, _, port = settings.web.listen.rpartition(":")
+    site = web.TCPSite(runner, host.strip("[]"), int(port), reuse_port=True)
+    await site.start()
+    return [int(address[1]) for address in runner.addresses]  # port 0 resolved
+
+
 def _ring_on_ready(
     stack: contextlib.AsyncExitStack, store: Store
 ) -> Callable[[list[QueuedDelivery], bytes], None]:
@@ -197,12 +233,16 @@ async def _start_delivery(
 ) -> DeliveryWorkers:
     transport = transport_from_settings(settings)
     stack.push_async_callback(transport.close)
+    texts = sms_transport_from_settings(settings)
+    if texts is not None:
+        stack.push_async_callback(texts.close)
     workers = DeliveryWorkers(
         store,
         transport,
         settings.delivery,
         reporting_mta=settings.smtp.hostname,
         signer=signer_from_settings(settings),
+        texts=texts,
         poll=settings.delivery.poll_seconds,
     )
     worker_task = asyncio.create_task(workers.run(), name="delivery-workers")

@@ -1,0 +1,36 @@
+-- The SMS channel. Each queued copy says how it goes (e-mail or SMS).
+ALTER TABLE working.deliveries ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
+
+-- Masked-number sessions: who talks to whom through which relay number. A participant's phone and the
+-- relay number name at most one active session (checked, under an advisory lock, when one is opened).
+CREATE TABLE working.sms_sessions (
+    session_id   TEXT PRIMARY KEY,
+    relay_number TEXT NOT NULL,
+    staff_id     TEXT NOT NULL,
+    contact_id   TEXT NOT NULL,
+    opened_at    DOUBLE PRECISION NOT NULL,
+    last_active  DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE working.sms_participants (
+    session_id   TEXT NOT NULL REFERENCES working.sms_sessions(session_id),
+    relay_number TEXT NOT NULL,
+    phone        TEXT NOT NULL,
+    person_id    TEXT NOT NULL,
+    PRIMARY KEY (session_id, phone, person_id)
+);
+CREATE INDEX sms_participants_by_phone ON working.sms_participants(phone, relay_number);
+
+-- STOP and START, per recipient and relay number, as the carriers keep them.
+CREATE TABLE working.sms_opt_outs (
+    phone        TEXT NOT NULL,
+    relay_number TEXT NOT NULL,
+    opted_out    BOOLEAN NOT NULL,
+    changed_at   DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (phone, relay_number)
+);
+
+-- The provider's id of every text received: a webhook delivered twice is taken once.
+CREATE TABLE working.received_texts (
+    provider_id TEXT PRIMARY KEY,
+    message_id  TEXT
+);
