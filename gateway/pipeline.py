@@ -130,8 +130,12 @@ class Pipeline:
             log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
         finally:
             structlog.contextvars.unbind_contextvars("message_id")
-        for raw in {id(raw): raw for _, raw in ready}.values():
-            self.wake_delivery([d for d, body in ready if body is raw], raw)
+        # The message's own copies (none, when it is held: the workers still look for its notices) and
+        # those with bytes of their own, each handed over with what they are made from.
+        self.wake_delivery([d for d, raw in ready if raw is submission.raw], submission.raw)
+        for delivery, raw in ready:
+            if raw is not submission.raw:
+                self.wake_delivery([delivery], raw)
         return _receipt(submission.message_id, decision)
 
     async def _decide(self, submission: Submission) -> tuple[Any, Message, Decision]:

@@ -20,9 +20,9 @@ from gateway import notices, queue
 from gateway.config import Settings
 from gateway.decide import PolicyDecider
 from gateway.directory import Directory
-from gateway.models import Purpose, Recipient, Submission
+from gateway.models import Channel, Purpose, Recipient, Submission
 from policies.decision import Action, Decision
-from policies.parties import Role
+from policies.parties import Person, Role
 
 PENDING = "pending"
 
@@ -73,19 +73,27 @@ class ReviewDesk:
         person = self.directory.by_email(reviewer)
         if person is None or person.role is not Role.STAFF:
             raise ReviewError(f"{reviewer} is not staff on the roster")
-        if reviewer.lower() == entry.sender.lower():
+        author = self._author(entry.sender)
+        if reviewer.lower() == entry.sender.lower() or person == author:
             # The compliance contact included: another reviewer must decide on their own message.
             raise ReviewError(
                 f"{reviewer} sent this message; their supervisor or the compliance contact must decide on it"
             )
         if reviewer.lower() == (self.settings.district.compliance_contact or "").lower():
             return
-        author = self.directory.by_email(entry.sender)
         staff = author if author is not None and author.role is Role.STAFF else None
         if staff is None or person not in self.directory.supervisors_of(staff):
             raise ReviewError(
                 f"{reviewer} does not supervise {entry.sender}; ask their supervisor or compliance"
             )
+
+    def _author(self, sender: str) -> Person | None:
+        """Who sent a held message: an e-mail address, or the phone a text came from (the staff row of a
+        phone that is also a parent's)."""
+        if "@" in sender:
+            return self.directory.by_email(sender)
+        found = self.directory.by_phone(sender)
+        return next((p for p in found if p.role is Role.STAFF), found[0] if found else None)
 
     async def decide(
         self, message_id: str, *, approve: bool, reviewer: str, comment: str, operator: dict[str, Any]
@@ -134,7 +142,9 @@ class ReviewDesk:
                 },
             )
         )
-        if not approve:
+        if not approve and "@" not in entry.sender:  # a text: its sender hears by text, from its number
+            await self._text_rejection(changes, message_id, entry.sender, comment, now)
+        elif not approve:
             subject = entry.subject or "(no subject)"
             notices.queue_relay_mail(
                 changes,
@@ -153,6 +163,25 @@ class ReviewDesk:
             raise ReviewError(f"{message_id}: decided by someone else meanwhile ({exc})") from exc
         return await self.store.review(message_id) or entry
 
+    async def _text_rejection(
+        self, changes: Changes, message_id: str, phone: str, comment: str, now: float
+    ) -> None:
+        found = await self.store.records(message_ids=[message_id], kinds=[str(RecordKind.MESSAGE)], limit=1)
+        relay = found[0].payload.get("relay_number") if found else None
+        if not relay:
+            return
+        words = (
+            f"Not sent: a supervisor rejected your text; it was not delivered to anyone. Comment: {comment}"
+        )
+        queue.enqueue(
+            changes,
+            queue.text_from_relay(
+                changes, message_id=message_id, relay_number=str(relay), to=phone, text=words, now=now,
+                lifetime_seconds=self.settings.delivery.lifetime_hours * 3600,
+            ),
+        )  # fmt: skip
+        changes.append(Record(RecordKind.NOTICE, message_id, {"to": [phone], "text": words}))
+
     async def _release_time(self, message_id: str, now: float) -> float:
         """Approval re-applies the hour-of-day rules: a message approved at 23:00 still waits for morning."""
         found = await self.store.records(message_ids=[message_id], kinds=[str(RecordKind.MESSAGE)], limit=1)
@@ -160,16 +189,18 @@ class ReviewDesk:
             return now
         payload = found[0].payload
         raw = await self.store.body(str(payload["body_digest"]))
-        sender = self.directory.by_email(str(payload["envelope_from"]))
+        sender = self.directory.person(str(payload["sender"]["person_id"]))
         if raw is None or sender is None:
             return now
         recipients = []
         for party in payload["recipients"]:
-            person = self.directory.by_email(party["address"])
+            person = self.directory.person(party["person_id"])
             if person is not None:
                 recipients.append(Recipient(party["address"], person))
-        submission = Submission(message_id, sender, str(payload["envelope_from"]), tuple(recipients), raw,
-                                datetime.fromtimestamp(now, UTC))  # fmt: skip
+        submission = Submission(
+            message_id, sender, str(payload["envelope_from"]), tuple(recipients), raw,
+            datetime.fromtimestamp(now, UTC), channel=Channel(payload.get("channel", "email")),
+        )  # fmt: skip
         decider = PolicyDecider(self.settings, self.directory)
         timing = [
             f

@@ -133,22 +133,28 @@ class Texting:
         contacts, problem = self._contacts(staff.person, handle)
         if problem:
             return await self._refuse(text, staff.phone, relay, problem, f"Not sent: {problem}.")
-        receipts = []
-        first = True
+        receipts: list[Receipt] = []
+        unsent: list[tuple[str, str]] = []  # (who, why)
         for contact in contacts:
             assert contact.sms is not None
             party = Party(contact, contact.sms)
+            # The inbound text is taken (its provider id) with the first copy that commits.
+            taken = text if not receipts else None
             for _ in range(3):  # another instance may take the number we found free: look again
                 try:
-                    receipts.append(await self._start_one(staff, party, words, text if first else None, now))
+                    receipts.append(await self._start_one(staff, party, words, taken, now))
                     break
                 except Conflict as conflict:
                     if "already received" in str(conflict):
                         return TextAnswer(Outcome.DUPLICATE)
                 except NoFreeNumber as full:
-                    await self._tell(staff, relay, f"Not sent to {contact.display_name}: {full}.", now)
+                    unsent.append((contact.display_name, str(full)))
                     break
-            first = False
+        if unsent:
+            names = ", ".join(name for name, _ in unsent[:5]) + (" …" if len(unsent) > 5 else "")
+            await self._tell(staff, relay, f"Not sent to {len(unsent)} ({names}): {unsent[0][1]}.", now)
+        if not receipts:
+            return await self._refuse(text, staff.phone, relay, "no relay number free")
         return TextAnswer(Outcome.FORWARDED, receipts=tuple(receipts))
 
     def _contacts(self, staff: Person, handle: str) -> tuple[list[Person], str]:

@@ -143,3 +143,19 @@ async def test_a_webhook_delivered_twice_is_taken_once(
     assert first[0] == again[0] == 200
     assert len(sent) == 3
     assert len(archive_rows(archive_url(tmp_path), RecordKind.MESSAGE)) == 1
+
+
+async def test_sms_simulate_posts_a_text_signed_as_twilio_signs_it(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    from gateway.commands.sms_cmd import simulate
+    from gateway.config import Web
+
+    settings = sms_settings(tmp_path, downstream.port, sms={"auth_token": None})  # the development secret
+    async with sms_relay(settings, directory) as relay:
+        local = settings.model_copy(update={"web": Web(listen=f"127.0.0.1:{relay.port('web')}")})
+        status, _ = await simulate(local, REYES, MAIN, "@spatel See you at the game")
+        sent = await texts_sent(settings, 3)
+    assert status == 200
+    assert next(t for t in sent if t["to"] == PATEL)["body"] == "See you at the game"
+    assert (tmp_path / "sms-dev-token").stat().st_mode & 0o777 == 0o600

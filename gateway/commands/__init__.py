@@ -12,6 +12,7 @@ from gateway.commands import (
     review_cmd,
     roster_cmd,
     serve_cmd,
+    sms_cmd,
     staff_cmd,
 )
 
@@ -25,4 +26,5 @@ COMMAND_GROUPS: list[Register] = [
     review_cmd.register,
     policy_cmd.register,
     db_cmd.register,
+    sms_cmd.register,
 ]

@@ -60,23 +60,41 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+DEMO_CONFIG = """# Written by `chaperone demo`: the sample district on this machine, nothing sent anywhere.
+data_dir = "{data_dir}"
+
+[roster]
+path = "{roster}"
+
+[archive]
+url = "sqlite:///{data_dir}/archive.db"
+
+[smtp]
+require_tls = false
+submission = "127.0.0.1:2525"
+inbound = "127.0.0.1:2526"
+verify_inbound_senders = false  # the demo runs without DNS: a reply's domain cannot be verified
+
+[delivery]
+target = "maildir:{data_dir}/maildir"
+
+[sms]
+relay_numbers = ["+12025550105", "+12025550106", "+12025550107", "+12025550108", "+12025550109"]
+provider = "outbox:{data_dir}/sms-outbox.jsonl"
+public_url = "http://127.0.0.1:8080"
+
+[web]
+listen = "127.0.0.1:8080"
+"""
+
+
 def _demo(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir)
-    settings = Settings.model_validate(
-        {
-            "data_dir": data_dir,
-            "roster": {"path": Path(args.roster) if args.roster else Settings().roster.path},
-            "archive": {"url": f"sqlite:///{data_dir / 'archive.db'}"},
-            # The demo runs without DNS: a reply's sender domain cannot be verified, so it is not asked to be.
-            "smtp": {
-                "require_tls": False,
-                "submission": "127.0.0.1:2525",
-                "inbound": "127.0.0.1:2526",
-                "verify_inbound_senders": False,
-            },
-            "delivery": {"target": f"maildir:{data_dir / 'maildir'}"},
-        }
-    )
+    data_dir = Path(args.data_dir).resolve()
+    roster = Path(args.roster).resolve() if args.roster else Settings().roster.path.resolve()
+    config = data_dir / "chaperone.toml"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config.write_text(DEMO_CONFIG.format(data_dir=data_dir.as_posix(), roster=roster.as_posix()))
+    settings = load_settings(config)
     logs.configure("console", "info")
     imported = import_roster(settings.roster.path)
     save_directory(imported.directory, roster_snapshot_path(settings))
@@ -116,6 +134,13 @@ def _print_demo(relay: Relay, password: str) -> None:
         "(Cc, with a Reply-To conversation address), and principal Alan Brooks (abrooks@nusd.example.org).",
         "Between 21:00 and 06:00 Chicago time quiet hours apply: the copies wait until 06:00 and Dana gets a",
         "notice saying so; add --header 'X-Chaperone-Urgent: reason' to send at once, flagged for review.",
+        "",
+        "Text Sam from Dana Reyes's phone through the relay number pool (Twilio's webhook, signed as Twilio",
+        "signs it); the relay's texts land in " + relay.settings.sms.provider.removeprefix("outbox:") + ":",
+        "",
+        f"  chaperone --config {relay.settings.data_dir / 'chaperone.toml'} sms simulate \\",
+        "        --from +12025550111 '@spatel Practice moved to 4pm'",
+        "",
         f"The archive is {redacted(relay.settings.archive.url)}. Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)
