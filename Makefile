@@ -13,8 +13,13 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.dev: pyproject.toml | $(BIN)/python
+# Stoplight Prism serves a validating mock of Twilio's API from Twilio's own OpenAPI description: the SMS
+# tests check every request the relay makes against it (tests/test_sms_twilio_spec.py).
+PRISM = @stoplight/prism-cli@5.14.2
+
+$(VENV)/.dev: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/prism $(PRISM)
 	touch $@
 
 demo: $(VENV)/.runtime
