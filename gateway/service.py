@@ -47,6 +47,7 @@ from gateway.roster_snapshot import (
     snapshot_identity,
 )
 from gateway.status import DeliveryStatus
+from gateway.text_fallback import EmailFallback
 from gateway.texting import Texting
 from gateway.webhook_token import webhook_token
 
@@ -204,7 +205,7 @@ async def _serve_web(
     """The HTTP server: Twilio's webhooks. Several acceptance processes share its port (SO_REUSEPORT)."""
     app = twilio_app(
         texting=texting,
-        status=DeliveryStatus(store),
+        status=DeliveryStatus(store, EmailFallback(settings, texting.directory, store)),
         auth_token=webhook_token(settings),
         public_url=settings.sms.public_url,
         security_event=partial(record_security_event, store),

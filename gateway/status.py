@@ -9,9 +9,10 @@ accepted is refused, so a forged callback cannot invent one.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Protocol
 
 from archive.changes import Changes, DeliveryUpdate
-from archive.models import Conflict, DeliveryState
+from archive.models import Conflict, DeliveryState, QueuedDelivery
 from archive.records import Record, RecordKind
 from archive.store import Store
 
@@ -23,9 +24,16 @@ class Settled(StrEnum):
     FAILED = "failed"
 
 
+class Fallback(Protocol):
+    async def add(self, changes: Changes, copy: QueuedDelivery) -> None:
+        """What to do instead, in the same unit, for a copy that failed (gateway.text_fallback)."""
+        ...
+
+
 class DeliveryStatus:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, fallback: Fallback | None = None) -> None:
         self.store = store
+        self.fallback = fallback
 
     async def report(
         self, provider_id: str, status: str, *, final: bool, delivered: bool, detail: str = ""
@@ -57,6 +65,8 @@ class DeliveryStatus:
             )  # fmt: skip
             kind = RecordKind.DELIVERY_DONE if delivered else RecordKind.DELIVERY_FAILED
             changes.append(Record(kind, copy.message_id, {"delivery_id": copy.delivery_id}))
+            if not delivered and self.fallback is not None:
+                await self.fallback.add(changes, copy)
         try:
             await self.store.commit(changes)
         except Conflict:  # another instance settled it meanwhile: archive the report alone

@@ -60,6 +60,10 @@ async def test_an_accepted_text_waits_for_its_status_callback(
         failed = {"MessageSid": to_mother["sid"], "MessageStatus": "undelivered", "ErrorCode": "30003"}
         await post_webhook(relay, "/twilio/status", failed)
         assert copy_to(url, PATEL_MOM) == DeliveryState.FAILED
+        # Her text could not be delivered: she gets it by e-mail (and Raj, who has no mobile, had his).
+        mailed = await downstream.wait_for(2)
+    to_mother = next(m for m in mailed if m.rcpt_tos == ["priya.patel@example.net"])
+    assert b"Dana Reyes to Sam Patel: Bus leaves at 7" in to_mother.content.replace(b"=\r\n", b"")
     statuses = [r["payload"] for r in archive_rows(url, RecordKind.DELIVERY_STATUS)]
     assert [s["status"] for s in statuses] == ["sent", "delivered", "delivered", "undelivered"]
     assert statuses[-1]["detail"] == "ErrorCode 30003"
@@ -93,3 +97,21 @@ async def test_a_text_whose_answer_was_lost_is_not_sent_twice(
         await asyncio.sleep(0.3)
     bodies = [(m["to"], m["body"]) for m in twilio.created]
     assert len(bodies) == len(set(bodies)) == 3, bodies
+
+
+async def test_texts_queued_when_twilio_was_unreachable_go_once_after_a_restart(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    url = archive_url(tmp_path)
+    closed = sms_settings(
+        tmp_path, downstream.port,
+        sms={"provider": "twilio", "account_sid": ACCOUNT, "api_base_url": "http://127.0.0.1:9"},
+    )  # fmt: skip
+    async with sms_relay(closed, directory) as relay:
+        await text(relay, REYES, MAIN, "@spatel Bus leaves at 7")
+        await eventually(lambda: len(archive_rows(url, RecordKind.DELIVERY_ATTEMPT)) >= 3)
+    assert archive_rows(url, RecordKind.DELIVERY_ACCEPTED) == []
+    async with relay_with_twilio(tmp_path, downstream, directory) as (_, twilio):
+        await eventually(lambda: len(archive_rows(url, RecordKind.DELIVERY_ACCEPTED)) == 3, within=15)
+        await asyncio.sleep(0.5)
+    assert sorted(m["to"] for m in twilio.created) == sorted([PATEL, PATEL_MOM, REYES])

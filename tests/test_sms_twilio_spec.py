@@ -55,10 +55,13 @@ def prism() -> Iterator[str]:
 
 
 def twilio_settings(tmp_path: Path, port: int, base_url: str) -> Settings:
-    return sms_settings(
-        tmp_path, port,
-        sms={"provider": "twilio", "account_sid": ACCOUNT, "api_base_url": base_url, "segments_per_second": 50},
-    )  # fmt: skip
+    twilio = {
+        "provider": "twilio",
+        "account_sid": ACCOUNT,
+        "api_base_url": base_url,
+        "segments_per_second": 50,
+    }
+    return sms_settings(tmp_path, port, sms=twilio)
 
 
 @pytest.fixture
