@@ -33,6 +33,7 @@ CHAPERONE = str(ROOT / ".venv" / "bin" / "chaperone")
 TEXTS = int(os.environ.get("TEXTS", "5000"))
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "32"))
 STORE = os.environ.get("STORE", "sqlite")
+PROCESSES = int(os.environ.get("PROCESSES", "1"))  # acceptance processes, each serving the webhooks
 POSTGRES = os.environ.get("POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TOKEN = "benchmark-auth-token"
 PUBLIC = "https://relay.nusd.example.org"
@@ -67,6 +68,7 @@ url = "{url}"
 submission = "127.0.0.1:{free_port()}"
 inbound = ""
 require_tls = false
+processes = {PROCESSES}
 [delivery]
 target = "maildir:{work}/maildir"
 [logging]
@@ -107,9 +109,13 @@ async def main() -> None:
     web = free_port()
     config = write_config(work, web, await archive_url(work))
     env = {**os.environ, "CHAPERONE_SMS__AUTH_TOKEN": TOKEN}
-    subprocess.run([CHAPERONE, "--config", str(config), "roster", "import"], check=True, env=env,
+    subprocess.run([CHAPERONE, "--config", str(config), "roster", "import"], check=True, env=env,  # noqa: ASYNC221
                    stdout=subprocess.DEVNULL)  # fmt: skip
-    relay = subprocess.Popen([CHAPERONE, "--config", str(config), "serve"], env=env)
+    relay = subprocess.Popen([CHAPERONE, "--config", str(config), "serve"], env=env)  # noqa: ASYNC220
+    if os.environ.get("PROFILE"):  # py-spy's flame graph of the relay under this load, into PROFILE
+        subprocess.Popen(  # noqa: ASYNC220
+            ["py-spy", "record", "-p", str(relay.pid), "-o", os.environ["PROFILE"], "-d", "25", "-f", "raw"]
+        )
     validator = RequestValidator(TOKEN)
     try:
         connector = aiohttp.TCPConnector(limit=CONCURRENCY)
@@ -141,7 +147,8 @@ async def main() -> None:
         relay.wait(timeout=30)
     times = sorted(times)
     p50, p99 = statistics.median(times) * 1000, times[int(len(times) * 0.99)] * 1000
-    print(f"store={STORE} texts={TEXTS} concurrency={CONCURRENCY}: {TEXTS / elapsed:.0f} requests/s, "
+    print(f"store={STORE} processes={PROCESSES} texts={TEXTS} concurrency={CONCURRENCY}: "
+          f"{TEXTS / elapsed:.0f} requests/s, "
           f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
 
 

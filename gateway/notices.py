@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
@@ -21,17 +23,24 @@ from gateway.models import Purpose
 from policies.decision import Action, Decision
 
 
+# UTF-8 text as quoted-printable: readable in the raw message, safe on any transport.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+_CRLF = compat32.clone(linesep="\r\n")
+
+
 def compose(*, sender: str, to: Sequence[str], subject: str, text: str, about: str, domain: str) -> bytes:
-    message = EmailMessage(policy=SMTP)
+    """A plain-text message from the relay. The stdlib's compat32 classes, not ``EmailMessage``: the
+    modern header registry costs four times as much, and a text's e-mail copy is composed per text."""
+    message = MIMEText(text, "plain", _UTF8)
     message["From"] = sender
     message["To"] = ", ".join(to)
-    message["Subject"] = subject
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
     message["Date"] = format_datetime(datetime.now().astimezone())
     message["Message-ID"] = make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"
     message["X-Chaperone-About"] = about
-    message.set_content(text)
-    return message.as_bytes()
+    return message.as_bytes(policy=_CRLF)
 
 
 def queue_relay_mail(
