@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
@@ -22,7 +22,6 @@ from gateway.config import Settings
 from gateway.models import Purpose
 from policies.decision import Action, Decision
 
-
 # UTF-8 text as quoted-printable: readable in the raw message, safe on any transport.
 _UTF8 = Charset("utf-8")
 _UTF8.body_encoding = QP
@@ -32,10 +31,11 @@ _CRLF = compat32.clone(linesep="\r\n")
 def compose(*, sender: str, to: Sequence[str], subject: str, text: str, about: str, domain: str) -> bytes:
     """A plain-text message from the relay. The stdlib's compat32 classes, not ``EmailMessage``: the
     modern header registry costs four times as much, and a text's e-mail copy is composed per text."""
-    message = MIMEText(text, "plain", _UTF8)
+    message = MIMENonMultipart("text", "plain")
+    message.set_payload(text, _UTF8)
     message["From"] = sender
     message["To"] = ", ".join(to)
-    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8")
+    message["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     message["Date"] = format_datetime(datetime.now().astimezone())
     message["Message-ID"] = make_msgid(domain=domain)
     message["Auto-Submitted"] = "auto-generated"

@@ -30,6 +30,7 @@ from gateway.directory import Directory
 from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
 from gateway.headers import split_message
 from gateway.models import Channel, Copy, Purpose, Receipt, Submission, new_id
+from gateway.text_plan import gist
 from policies.decision import Action, Decision
 from policies.message import Message
 from policies.parties import Person, Role
@@ -72,6 +73,9 @@ class Pipeline:
         # already claimed by them and handed over, so no other delivery process sends them too.
         self.delivery_claimant = delivery_claimant
         self.zone = settings.district.zone
+        # The channels copies may go by: a guardian with no e-mail address but a mobile number gets an
+        # e-mail's gist by text where the relay has relay numbers.
+        self.reaches = frozenset({Channel.EMAIL, Channel.SMS} if settings.sms.enabled else {Channel.EMAIL})
         self._large_reading = asyncio.Semaphore(1)
         # What is particular to each channel about a message: an e-mail's header block and author, each
         # copy's headers; a text's relay number and segments, each copy's prefix (gateway.channels).
@@ -91,6 +95,7 @@ class Pipeline:
                 self.settings.fanout,
                 self.settings.district.relay_domain,
                 submission.received_at.astimezone(self.zone).date(),
+                self.reaches,
             ),
         )
 
@@ -195,6 +200,10 @@ class Pipeline:
         now = time.time()
         ready = []
         for copy in accepted.fanout.copies:
+            if copy.channel is not submission.channel and copy.content is None:
+                copy = replace(
+                    copy, content=gist(accepted.message, submission.sender, self.settings).encode()
+                )
             delivery = self._delivery(writer, submission, decision, copy, accepted.envelope, digest, now)
             if delivery.state == queue.State.PENDING and delivery.not_before <= now:
                 delivery = self.claimed(delivery, now)
@@ -289,15 +298,15 @@ class Pipeline:
     ) -> queue.QueuedDelivery:
         release = decision.release_at.timestamp() if decision.release_at is not None else now
         state = queue.State.HELD if decision.action is Action.HOLD else queue.State.PENDING
-        if copy.content is not None:  # written whole by the planner, in the copy's own channel's form
-            headers, _ = split_message(copy.content)
+        if copy.content is not None:  # written whole, in the copy's own channel's form
+            headers = copy.prefix.encode() if copy.channel is Channel.SMS else split_message(copy.content)[0]
             digest = writer.put_body(copy.content)
         else:
             headers = self.channels[submission.channel].copy_envelope(original, copy, submission.message_id)
         return queue.QueuedDelivery(
             delivery_id=new_id("d-"),
             message_id=submission.message_id,
-            envelope_from=submission.envelope_from if copy.sender is None else copy.sender,
+            envelope_from=self._sent_from(submission, copy),
             recipients=copy.envelope,
             headers=headers,
             body_digest=digest,
@@ -308,6 +317,13 @@ class Pipeline:
             state=state,
             channel=str(copy.channel),
         )
+
+    def _sent_from(self, submission: Submission, copy: Copy) -> str:
+        if copy.sender is not None:
+            return copy.sender
+        if copy.channel is Channel.SMS and submission.channel is not Channel.SMS:
+            return self.settings.sms.main_number  # an e-mail's gist, texted from the district's first number
+        return submission.envelope_from
 
     def _record_message(
         self,

@@ -14,7 +14,10 @@ from gateway.directory import Directory
 from gateway.fanout import FanoutPlan
 from gateway.models import Channel, Copy, Purpose, Unreachable
 from gateway.notices import compose
+from policies.message import Message
 from policies.parties import Person, Role
+
+_GIST_CHARS = 240  # with the rest, two or three segments
 
 
 def plan_text(
@@ -59,6 +62,18 @@ def plan_text(
             why = "said STOP to " + relay if number is not None else "no mobile number or e-mail"
             plan.unreachable.append(Unreachable(member, student, why))
     return plan
+
+
+def gist(message: Message, sender: Person, settings: Settings) -> str:
+    """The text a guardian without e-mail gets about an e-mail to their family: who wrote, the subject,
+    the start of it, and where the whole message is kept."""
+    words = " ".join(message.body.split())
+    start = words[:_GIST_CHARS] + ("…" if len(words) > _GIST_CHARS else "")
+    subject = f'"{message.subject}" ' if message.subject else ""
+    return (
+        f"{settings.district.name}: {sender.display_name} e-mailed your family {subject}- {start}\n"
+        "The whole message is kept by the school; ask the school office to read it."
+    )
 
 
 def _student_of(session: SmsSession, directory: Directory) -> Person | None:

@@ -159,3 +159,35 @@ async def test_sms_simulate_posts_a_text_signed_as_twilio_signs_it(
     assert status == 200
     assert next(t for t in sent if t["to"] == PATEL)["body"] == "See you at the game"
     assert (tmp_path / "sms-dev-token").stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_guardian_without_e_mail_gets_an_e_mail_s_gist_by_text(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    import asyncio
+
+    from tests.conftest import give_passwords
+    from tests.mail import compose, submit
+
+    student, guardian = next(
+        (s, g)
+        for s in directory.students()
+        if s.email and "org-nhs" in s.schools
+        for g in directory.guardians_of(s)
+        if g.email is None and g.sms is not None
+    )
+    settings = sms_settings(tmp_path, downstream.port)
+    await asyncio.to_thread(give_passwords, settings, "dreyes@nusd.example.org")
+    async with sms_relay(settings, directory) as relay:
+        message = compose(
+            "dreyes@nusd.example.org", [student.email], subject="Field trip", body="Forms due Monday."
+        )
+        reply = await submit(relay.port("submission"), "dreyes@nusd.example.org", [student.email], message)
+        assert "Accepted" in reply
+        sent = await texts_sent(settings, 1)
+    [notice] = [t for t in sent if t["to"] == guardian.sms]
+    assert notice["from"] == MAIN
+    assert 'Dana Reyes e-mailed your family "Field trip" - Forms due Monday.' in notice["body"]
+    planned = archive_rows(archive_url(tmp_path), RecordKind.DELIVERY_PLANNED)
+    assert [guardian.sms] in [p["payload"]["recipients"] for p in planned]
+    assert archive_rows(archive_url(tmp_path), RecordKind.UNREACHABLE) == []
