@@ -23,14 +23,16 @@ from pathlib import Path
 
 import orjson
 from aiohttp import ClientConnectionError
+from twilio.base import values
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from gateway.channels.sms import segments
 from gateway.config import Settings
+from gateway.media_links import MediaLinks
 from gateway.models import new_id
-from gateway.outbound import RecipientOutcome, Transport
+from gateway.outbound import OutboundText, RecipientOutcome, Transport
 
 _PERMANENT = {21211: "not a valid phone number", 21610: "the recipient said STOP to this number",
               21614: "not a mobile number", 21612: "cannot be reached from this number"}  # fmt: skip
@@ -53,8 +55,9 @@ class Pacer:
 
 
 class TwilioTransport:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, media_links: MediaLinks) -> None:
         sms = settings.sms
+        self.media_links = media_links
         token = sms.secret_auth_token()
         if not sms.account_sid or not token:
             raise ValueError("[sms] provider = twilio needs account_sid and auth_token")
@@ -68,8 +71,10 @@ class TwilioTransport:
     async def send(
         self, envelope_from: str, recipients: Sequence[str], message: bytes
     ) -> list[RecipientOutcome]:
-        text = message.decode()
+        outbound = OutboundText.of(message)
+        text = outbound.body
         _, count = segments(text)
+        media = [self.media_links.url(digest, kind) for digest, kind in outbound.media]
         outcomes = []
         for to in recipients:
             key = hashlib.sha256(f"{envelope_from}\0{to}\0{text}".encode()).hexdigest()
@@ -80,14 +85,15 @@ class TwilioTransport:
                 )
                 continue
             await self.pacer.wait(envelope_from, count)
-            outcomes.append(await self._create(key, envelope_from, to, text))
+            outcomes.append(await self._create(key, envelope_from, to, text, media))
         return outcomes
 
-    async def _create(self, key: str, sender: str, to: str, text: str) -> RecipientOutcome:
+    async def _create(self, key: str, sender: str, to: str, text: str, media: list[str]) -> RecipientOutcome:
         try:
             created = await self.client.messages.create_async(
-                to=to, from_=sender, body=text, status_callback=self.status_callback
-            )
+                to=to, from_=sender, body=text, status_callback=self.status_callback,
+                media_url=media if media else values.unset,
+            )  # fmt: skip
         except TwilioRestException as error:
             code = error.code or 0
             if error.status >= 500:
@@ -134,12 +140,13 @@ class OutboxTransport:
     async def send(
         self, envelope_from: str, recipients: Sequence[str], message: bytes
     ) -> list[RecipientOutcome]:
-        text = message.decode()
-        encoding, count = segments(text)
+        outbound = OutboundText.of(message)
+        encoding, count = segments(outbound.body)
         lines = [
             orjson.dumps(
-                {"sid": new_id("SM"), "from": envelope_from, "to": to, "body": text,
-                 "encoding": encoding, "segments": count, "at": datetime.now(UTC).isoformat()}
+                {"sid": new_id("SM"), "from": envelope_from, "to": to, "body": outbound.body,
+                 "media": [digest for digest, _ in outbound.media], "encoding": encoding, "segments": count,
+                 "at": datetime.now(UTC).isoformat()}
             ) + b"\n"
             for to in recipients
         ]  # fmt: skip
@@ -156,11 +163,11 @@ class OutboxTransport:
         return None
 
 
-def sms_transport_from_settings(settings: Settings) -> Transport | None:
+def sms_transport_from_settings(settings: Settings, media_links: MediaLinks) -> Transport | None:
     """The relay's SMS provider; None when it has no relay numbers (no SMS channel)."""
     sms = settings.sms
     if not sms.enabled:
         return None
     if sms.provider == "twilio":
-        return TwilioTransport(settings)
+        return TwilioTransport(settings, media_links)
     return OutboxTransport(Path(sms.provider.removeprefix("outbox:")))

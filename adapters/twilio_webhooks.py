@@ -19,8 +19,9 @@ from aiohttp import web
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from gateway.media_links import MediaLinks
 from gateway.status import DeliveryStatus
-from gateway.texting import InboundText, Texting
+from gateway.texting import MAX_MEDIA_ITEMS, InboundText, MediaLink, Texting
 
 log = structlog.get_logger("adapters.twilio_webhooks")
 
@@ -39,6 +40,8 @@ def twilio_app(
     auth_token: str,
     public_url: str,
     security_event: SecurityEvent,
+    media_links: MediaLinks,
+    load_media: Callable[[str], Awaitable[bytes | None]],
 ) -> web.Application:
     validator = RequestValidator(auth_token)
     base = public_url.rstrip("/")
@@ -71,6 +74,7 @@ def twilio_app(
                 relay_number=str(form["To"]),
                 body=str(form.get("Body", "")),
                 received_at=datetime.now(UTC),
+                media=_media(form),
             )
         )
         twiml = MessagingResponse()
@@ -93,11 +97,38 @@ def twilio_app(
         )
         return web.Response(text=str(MessagingResponse()), content_type="text/xml")
 
+    async def media(request: web.Request) -> web.Response:
+        """An MMS's file, for the provider sending a copy of it: only with a link the relay signed."""
+        digest, kind = request.match_info["digest"], request.query.get("type", "")
+        if not media_links.valid(digest, kind, request.query.get("sig", "")):
+            raise web.HTTPForbidden(text="this link was not made by the relay\n")
+        content = await load_media(digest)
+        if content is None:
+            raise web.HTTPNotFound(text="no such file (disposed of?)\n")
+        return web.Response(body=content, content_type=kind)
+
     async def healthz(request: web.Request) -> web.Response:
         return web.Response(text="ok\n")
 
     app = web.Application(client_max_size=_MAX_FORM_BYTES)
     app.router.add_post("/twilio/sms", incoming)
     app.router.add_post("/twilio/status", status_callback)
+    app.router.add_get("/media/{digest}", media)
     app.router.add_get("/healthz", healthz)
     return app
+
+
+def _media(form: Any) -> tuple[MediaLink, ...]:
+    """Twilio's NumMedia, MediaUrl0…, MediaContentType0…; as many as it says, within MAX_MEDIA_ITEMS
+    and one more (so that too many is refused, not cut)."""
+    try:
+        count = min(int(str(form.get("NumMedia", "0")) or 0), MAX_MEDIA_ITEMS + 1)
+    except ValueError:
+        raise web.HTTPBadRequest(text="NumMedia is not a number\n") from None
+    links = []
+    for n in range(max(count, 0)):
+        url = str(form.get(f"MediaUrl{n}", ""))
+        if not url:
+            raise web.HTTPBadRequest(text=f"MediaUrl{n} is missing\n")
+        links.append(MediaLink(url, str(form.get(f"MediaContentType{n}", ""))))
+    return tuple(links)

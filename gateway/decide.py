@@ -41,6 +41,7 @@ class PolicyDecider:
                 sender=Party(submission.envelope_from, submission.sender),
                 recipients=tuple(Party(r.address, r.person) for r in submission.recipients),
                 received_at=submission.received_at,
+                media=[(m.filename, m.content_type, m.content) for m in submission.media],
             )
         return read_email(
             submission.raw,

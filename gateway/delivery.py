@@ -25,11 +25,12 @@ from archive.models import Conflict
 from archive.records import Record, RecordKind
 from archive.store import Ready, Store
 from gateway import queue
+from gateway.channels.sms import TextCopy
 from gateway.config import Delivery
 from gateway.dsn import build_dsn
 from gateway.headers import assemble, split_message
 from gateway.models import Channel, Purpose, new_id
-from gateway.outbound import RecipientOutcome, Signer, Transport
+from gateway.outbound import OutboundText, RecipientOutcome, Signer, Transport
 
 log = structlog.get_logger("gateway.delivery")
 _REMEMBERED = 10_000
@@ -239,7 +240,8 @@ class DeliveryWorkers:
         if raw is None:
             raise LookupError(f"archived body {delivery.body_digest} is missing")
         if delivery.channel == Channel.SMS:
-            return delivery.headers + raw  # the copy's prefix, then the words
+            copy = TextCopy.of(delivery.headers)
+            return OutboundText(copy.prefix + raw.decode(errors="replace"), copy.media).to_bytes()
         _, body = split_message(raw)
         message = assemble(delivery.headers, body)
         if self.signer is not None:

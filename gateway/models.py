@@ -45,6 +45,13 @@ class Recipient:
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    filename: str
+    content_type: str  # as declared by the provider; the rules sniff the bytes themselves
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class Submission:
     """A message as an edge received it: an e-mail from a signed-in staff member or a reply (the SMTP
     adapters), or a text (the SMS service, from the Twilio webhook)."""
@@ -65,6 +72,7 @@ class Submission:
     # A text: the relay number it came to, and the provider's id for it (Twilio's MessageSid).
     relay_number: str | None = None
     provider_id: str | None = None
+    media: tuple[Media, ...] = ()  # an MMS's pictures and files, fetched from the provider
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import orjson
+
 
 @dataclass(frozen=True, slots=True)
 class RecipientOutcome:
@@ -46,3 +48,20 @@ class Transport(Protocol):
 
 class Signer(Protocol):
     async def sign(self, message: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundText:
+    """What delivery hands an SMS transport as a text's "message": its words, and the media it carries
+    (content digests in the archive's body store, with their types; the transport links them)."""
+
+    body: str
+    media: tuple[tuple[str, str], ...] = ()  # (digest, content type)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps({"body": self.body, "media": self.media})
+
+    @classmethod
+    def of(cls, message: bytes) -> OutboundText:
+        document = orjson.loads(message)
+        return cls(str(document["body"]), tuple((str(d), str(t)) for d, t in document.get("media", ())))

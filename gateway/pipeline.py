@@ -23,7 +23,7 @@ from archive.store import Store
 from gateway import conversations, notices, queue, review
 from gateway.channels import MessageChannel
 from gateway.channels.email import EmailChannel
-from gateway.channels.sms import SmsChannel
+from gateway.channels.sms import SmsChannel, TextCopy
 from gateway.config import Settings
 from gateway.decide import Decider
 from gateway.directory import Directory
@@ -299,7 +299,11 @@ class Pipeline:
         release = decision.release_at.timestamp() if decision.release_at is not None else now
         state = queue.State.HELD if decision.action is Action.HOLD else queue.State.PENDING
         if copy.content is not None:  # written whole, in the copy's own channel's form
-            headers = copy.prefix.encode() if copy.channel is Channel.SMS else split_message(copy.content)[0]
+            headers = (
+                TextCopy(copy.prefix).envelope()
+                if copy.channel is Channel.SMS
+                else split_message(copy.content)[0]
+            )
             digest = writer.put_body(copy.content)
         else:
             headers = self.channels[submission.channel].copy_envelope(original, copy, submission.message_id)
@@ -334,6 +338,8 @@ class Pipeline:
         conversation_token: str | None = None,
     ) -> str:
         digest = writer.put_body(submission.raw)
+        for media in submission.media:  # an MMS's files, content-addressed beside it
+            writer.put_body(media.content)
         writer.append(
             Record(
                 RecordKind.MESSAGE,

@@ -27,6 +27,7 @@ from adapters.smtp_inbound import InboundHandler
 from adapters.smtp_server import ErrorLimits, Listener, listen
 from adapters.smtp_submission import SubmissionHandler
 from adapters.transport import transport_from_settings
+from adapters.twilio_media import MediaDownloads
 from adapters.twilio_webhooks import twilio_app
 from archive.backends import open_store
 from archive.store import Store
@@ -37,6 +38,7 @@ from gateway.credentials import StaffCredentials
 from gateway.decide import PolicyDecider
 from gateway.delivery import DeliveryWorkers
 from gateway.directory import Directory
+from gateway.media_links import MediaLinks
 from gateway.pipeline import Pipeline
 from gateway.queue import QueuedDelivery
 from gateway.refusals import RefusalArchive, record_security_event
@@ -176,7 +178,11 @@ async def running_relay(
             stack.push_async_callback(listener.close)
         relay = Relay(settings, directory, store, pipeline, workers, listeners)
         if settings.sms.enabled:
-            relay.texting = Texting(settings=settings, directory=directory, store=store, pipeline=pipeline)
+            downloads = MediaDownloads(settings.sms.account_sid, webhook_token(settings))
+            stack.push_async_callback(downloads.close)
+            relay.texting = Texting(
+                settings=settings, directory=directory, store=store, pipeline=pipeline, media=downloads
+            )
             if settings.web.listen:
                 relay.web_ports = await _serve_web(stack, settings, relay.texting, store)
         log.info("relay started", listeners={name: relay.port(name) for name in listeners})
@@ -209,6 +215,8 @@ async def _serve_web(
         auth_token=webhook_token(settings),
         public_url=settings.sms.public_url,
         security_event=partial(record_security_event, store),
+        media_links=MediaLinks(webhook_token(settings), settings.sms.public_url),
+        load_media=store.body,
     )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -234,7 +242,10 @@ async def _start_delivery(
 ) -> DeliveryWorkers:
     transport = transport_from_settings(settings)
     stack.push_async_callback(transport.close)
-    texts = sms_transport_from_settings(settings)
+    texts = None
+    if settings.sms.enabled:
+        links = MediaLinks(webhook_token(settings), settings.sms.public_url)
+        texts = sms_transport_from_settings(settings, links)
     if texts is not None:
         stack.push_async_callback(texts.close)
     workers = DeliveryWorkers(

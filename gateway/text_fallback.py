@@ -11,6 +11,7 @@ from archive.models import QueuedDelivery
 from archive.records import Record, RecordKind
 from archive.store import Store
 from gateway import queue
+from gateway.channels.sms import TextCopy
 from gateway.config import Settings
 from gateway.directory import Directory
 from gateway.models import Channel, Purpose
@@ -39,7 +40,7 @@ class EmailFallback:
         words = await self.store.body(copy.body_digest)
         if not addresses or words is None:
             return
-        prefix = copy.headers.decode(errors="replace")
+        prefix = TextCopy.of(copy.headers).prefix
         raw = compose(
             sender=self.settings.delivery.bounce_from,
             to=addresses,

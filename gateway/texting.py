@@ -14,12 +14,14 @@ who texted, to whom, in which session; the text then goes through the same pipel
 
 from __future__ import annotations
 
+import mimetypes
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
 
 import structlog
 
@@ -30,7 +32,7 @@ from archive.store import Store
 from gateway import queue
 from gateway.config import Settings
 from gateway.directory import Directory, e164
-from gateway.models import Channel, Receipt, Recipient, Submission, new_id
+from gateway.models import Channel, Media, Receipt, Recipient, Submission, new_id
 from gateway.pipeline import Pipeline
 from gateway.sms_sessions import NoFreeNumber, Party, SessionPool
 from gateway.text_plan import plan_text
@@ -46,6 +48,18 @@ _HANDLE = re.compile(r"\A\s*@([\w.\-]{1,64})\s*(.*)\Z", re.DOTALL)
 MAX_TEXT_CHARS = 1600  # Twilio's limit for one message body
 
 
+# An MMS: what a text may carry, and how much (Twilio's own cap for a message's media is 5 MB).
+MAX_MEDIA_ITEMS = 10
+MAX_MEDIA_BYTES = 5 * 1024 * 1024
+_MEDIA_TYPES = ("image/", "video/", "audio/", "application/pdf", "text/vcard", "text/x-vcard", "text/plain")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaLink:
+    url: str
+    content_type: str  # as the provider declared it
+
+
 @dataclass(frozen=True, slots=True)
 class InboundText:
     provider_id: str  # Twilio's MessageSid
@@ -53,6 +67,17 @@ class InboundText:
     relay_number: str
     body: str
     received_at: datetime
+    media: tuple[MediaLink, ...] = ()
+
+
+class MediaError(Exception):
+    """An MMS's media could not be taken: not fetched, too large, or of a type the relay does not carry."""
+
+
+class MediaSource(Protocol):
+    async def fetch(self, url: str, limit: int) -> bytes:
+        """The bytes at ``url``, at most ``limit`` of them; raises ``MediaError``."""
+        ...
 
 
 class Outcome(StrEnum):
@@ -77,8 +102,10 @@ class Texting:
         directory: Directory,
         store: Store,
         pipeline: Pipeline,
+        media: MediaSource | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self.media = media
         self.settings = settings
         self.directory = directory
         self.store = store
@@ -104,12 +131,18 @@ class Texting:
             return await self._refuse(text, phone, relay, f"longer than {MAX_TEXT_CHARS} characters", (
                 f"Not sent: a text may be at most {MAX_TEXT_CHARS} characters."
             ))  # fmt: skip
+        try:
+            media = await self._fetch(text.media)
+        except MediaError as error:
+            return await self._refuse(
+                text, phone, relay, f"media: {error}", f"Not sent: an attachment {error}."
+            )
         now = self.clock()
         staff = next((p for p in people if p.role is Role.STAFF), None)
         started = _HANDLE.match(text.body)
         if staff is not None and started is not None:
             return await self._start(
-                Party(staff, phone), started.group(1), started.group(2), text, relay, now
+                Party(staff, phone), started.group(1), started.group(2), text, relay, now, media
             )
         session = await self.sessions.find(relay, phone, now)
         if session is None:
@@ -119,14 +152,41 @@ class Texting:
                 else "You have no open conversation on this number; nothing was delivered."
             )
             return await self._refuse(text, phone, relay, "no open conversation on this number", reply)
-        return await self._continue(session, phone, text, now)
+        return await self._continue(session, phone, text, now, media)
 
     # --- starting and continuing a conversation -------------------------------------------------------
 
+    async def _fetch(self, links: tuple[MediaLink, ...]) -> tuple[Media, ...]:
+        """An MMS's media, fetched before anything is decided: the rules judge pictures as they judge an
+        e-mail's attachments, and the archive keeps them content-addressed."""
+        if not links:
+            return ()
+        if self.media is None:
+            raise MediaError("cannot be taken: this relay fetches no media")
+        if len(links) > MAX_MEDIA_ITEMS:
+            raise MediaError(f"is one of more than {MAX_MEDIA_ITEMS}")
+        fetched: list[Media] = []
+        left = MAX_MEDIA_BYTES
+        for n, link in enumerate(links, 1):
+            kind = link.content_type.lower().partition(";")[0].strip()
+            if not kind.startswith(_MEDIA_TYPES):
+                raise MediaError(f"of type {kind or 'unknown'} cannot go through the relay")
+            content = await self.media.fetch(link.url, left)
+            left -= len(content)
+            fetched.append(Media(f"media-{n}{mimetypes.guess_extension(kind) or ''}", kind, content))
+        return tuple(fetched)
+
     async def _start(
-        self, staff: Party, handle: str, words: str, text: InboundText, relay: str, now: float
+        self,
+        staff: Party,
+        handle: str,
+        words: str,
+        text: InboundText,
+        relay: str,
+        now: float,
+        media: tuple[Media, ...] = (),
     ) -> TextAnswer:
-        if not words.strip():
+        if not words.strip() and not media:
             return await self._refuse(
                 text, staff.phone, relay, "nothing to send", f"Nothing to send to @{handle}."
             )
@@ -142,7 +202,7 @@ class Texting:
             taken = text if not receipts else None
             for _ in range(3):  # another instance may take the number we found free: look again
                 try:
-                    receipts.append(await self._start_one(staff, party, words, taken, now))
+                    receipts.append(await self._start_one(staff, party, words, taken, now, media))
                     break
                 except Conflict as conflict:
                     if "already received" in str(conflict):
@@ -176,7 +236,13 @@ class Texting:
         return [p for p in found if p.sms is not None], ""
 
     async def _start_one(
-        self, staff: Party, contact: Party, words: str, text: InboundText | None, now: float
+        self,
+        staff: Party,
+        contact: Party,
+        words: str,
+        text: InboundText | None,
+        now: float,
+        media: tuple[Media, ...],
     ) -> Receipt:
         writes = Changes()
         session = await self.sessions.between(staff, contact.person, now)
@@ -199,7 +265,9 @@ class Texting:
             )
         else:
             writes.touch_sms_session(session.session_id, now)
-        receipt = await self._submit(writes, session, staff.person, staff.phone, contact, words, text, now)
+        receipt = await self._submit(
+            writes, session, staff.person, staff.phone, contact, words, text, now, media
+        )
         if opened or (text is not None and text.relay_number != session.relay_number):
             where = f"Your conversation with {contact.person.display_name} is on this number: reply here."
             await self._tell(staff, session.relay_number, where, now, about=receipt.message_id)
@@ -211,7 +279,9 @@ class Texting:
             return []
         return [Party(g, g.sms) for g in self.directory.guardians_of(contact) if g.sms is not None]
 
-    async def _continue(self, session: SmsSession, phone: str, text: InboundText, now: float) -> TextAnswer:
+    async def _continue(
+        self, session: SmsSession, phone: str, text: InboundText, now: float, media: tuple[Media, ...]
+    ) -> TextAnswer:
         participant = session.participant(phone)
         author = None if participant is None else self.directory.person(participant.person_id)
         staff = self.directory.person(session.staff_id)
@@ -225,7 +295,7 @@ class Texting:
         writes = Changes()
         writes.touch_sms_session(session.session_id, now)
         try:
-            receipt = await self._submit(writes, session, author, phone, other, text.body, text, now)
+            receipt = await self._submit(writes, session, author, phone, other, text.body, text, now, media)
         except Conflict:
             return TextAnswer(Outcome.DUPLICATE)
         return TextAnswer(Outcome.FORWARDED, receipts=(receipt,))
@@ -240,6 +310,7 @@ class Texting:
         words: str,
         text: InboundText | None,
         now: float,
+        media: tuple[Media, ...] = (),
     ) -> Receipt:
         message_id = new_id("m-")
         if text is not None:
@@ -255,6 +326,7 @@ class Texting:
             channel=Channel.SMS,
             relay_number=session.relay_number,
             provider_id=None if text is None else text.provider_id,
+            media=media,
         )
         opted_out = await self.store.opted_out([p.phone for p in session.participants])
         today = submission.received_at.astimezone(self.settings.district.zone).date()

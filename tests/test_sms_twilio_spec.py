@@ -18,9 +18,11 @@ from adapters.sms_transport import TwilioTransport
 from archive.records import RecordKind
 from gateway.config import Settings
 from gateway.directory import Directory
+from gateway.media_links import MediaLinks
+from gateway.outbound import OutboundText
 from tests.conftest import SHARED, Downstream, archive_url
 from tests.mail import archive_rows, eventually
-from tests.sms import MAIN, PATEL, REYES, sms_relay, sms_settings, text
+from tests.sms import MAIN, PATEL, PUBLIC_URL, REYES, sms_relay, sms_settings, text
 
 PRISM = Path(__file__).resolve().parents[1] / ".venv" / "prism" / "node_modules" / ".bin" / "prism"
 SPEC = SHARED / "vendor" / "twilio-oai" / "twilio_api_v2010.json"
@@ -66,7 +68,7 @@ def twilio_settings(tmp_path: Path, port: int, base_url: str) -> Settings:
 
 @pytest.fixture
 async def transport(tmp_path: Path, prism: str) -> AsyncIterator[TwilioTransport]:
-    made = TwilioTransport(twilio_settings(tmp_path, 25, prism))
+    made = TwilioTransport(twilio_settings(tmp_path, 25, prism), MediaLinks("secret", PUBLIC_URL))
     try:
         yield made
     finally:
@@ -74,7 +76,7 @@ async def transport(tmp_path: Path, prism: str) -> AsyncIterator[TwilioTransport
 
 
 async def test_sending_a_text_is_a_request_twilio_s_spec_allows(transport: TwilioTransport) -> None:
-    [outcome] = await transport.send(MAIN, [PATEL], "Practice moved to 4pm 👍".encode())
+    [outcome] = await transport.send(MAIN, [PATEL], OutboundText("Practice moved to 4pm 👍").to_bytes())
     assert outcome.code == 250 and outcome.provider_id and outcome.provider_id.startswith("SM"), outcome
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import smsutil
 
+from archive.records import body_digest
 from gateway.models import Channel, Copy, Submission
 
 
@@ -19,6 +21,28 @@ class TextEnvelope:
     provider_id: str
     encoding: str  # "GSM-7" or "UCS-2"
     segments: int
+    media: tuple[tuple[str, str, int], ...] = ()  # an MMS's: (body digest, declared type, size)
+
+
+@dataclass(frozen=True, slots=True)
+class TextCopy:
+    """A text copy's envelope, as the queue keeps it: what goes before the words, and the media it
+    carries (digests in the body store)."""
+
+    prefix: str = ""
+    media: tuple[tuple[str, str], ...] = ()  # (digest, content type)
+
+    def envelope(self) -> bytes:
+        if not self.prefix and not self.media:
+            return b""  # a text the relay writes itself
+        return orjson.dumps({"prefix": self.prefix, "media": self.media})
+
+    @classmethod
+    def of(cls, envelope: bytes) -> TextCopy:
+        if not envelope:
+            return cls()
+        document = orjson.loads(envelope)
+        return cls(str(document["prefix"]), tuple((str(d), str(t)) for d, t in document["media"]))
 
 
 def segments(text: str) -> tuple[str, int]:
@@ -33,8 +57,9 @@ class SmsChannel:
     def check(self, submission: Submission) -> TextEnvelope:
         text = submission.raw.decode("utf-8", errors="replace")
         encoding, count = segments(text)
+        media = tuple((body_digest(m.content), m.content_type, len(m.content)) for m in submission.media)
         return TextEnvelope(
-            text, submission.relay_number or "", submission.provider_id or "", encoding, count
+            text, submission.relay_number or "", submission.provider_id or "", encoding, count, media
         )
 
     def subject(self, envelope: TextEnvelope) -> str:
@@ -46,8 +71,9 @@ class SmsChannel:
             "provider_id": envelope.provider_id,
             "encoding": envelope.encoding,
             "segments": envelope.segments,
+            "media": [{"digest": d, "content_type": t, "size": n} for d, t, n in envelope.media],
         }
 
     def copy_envelope(self, original: TextEnvelope, copy: Copy, message_id: str) -> bytes:
-        """What goes before the text: the copy's prefix (a guardian's "Dana Reyes to Sam: "), if any."""
-        return copy.prefix.encode()
+        """What goes before the words (a guardian's "Dana Reyes to Sam Patel: "), and the MMS's media."""
+        return TextCopy(copy.prefix, tuple((d, t) for d, t, _ in original.media)).envelope()

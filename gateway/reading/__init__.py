@@ -25,6 +25,7 @@ relay's own header fields in ``fields``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from email.parser import BytesParser
 
@@ -42,6 +43,7 @@ from gateway.reading.limits import (
 )
 from gateway.reading.mime import _Into, _Reading, _walk
 from gateway.reading.quoting import split_history
+from gateway.reading.sniffing import attachment_of
 from policies.message import Message, Party
 
 __all__ = [
@@ -135,10 +137,17 @@ _URGENT_PREFIX = re.compile(r"\A\s*URGENTE?[ \t]*:[ \t]*", re.IGNORECASE)
 
 
 def read_sms(
-    text: str, *, message_id: str, sender: Party, recipients: tuple[Party, ...], received_at: datetime
+    text: str,
+    *,
+    message_id: str,
+    sender: Party,
+    recipients: tuple[Party, ...],
+    received_at: datetime,
+    media: Sequence[tuple[str, str, bytes]] = (),
 ) -> Message:
-    """The message the rules read from a text. "URGENT:" or "URGENTE:" in front marks it urgent, with
-    the rest of that line as the reason; the prefix itself is not part of what the sender said."""
+    """The message the rules read from a text, and its media (an MMS: filename, declared type, bytes),
+    each seen by its bytes as an e-mail's attachment is. "URGENT:" or "URGENTE:" in front marks it
+    urgent, with the rest of that line as the reason; the prefix itself is not part of what was said."""
     body = _clean(text[: 4 * TEXT_LIMIT])
     urgent = None
     prefix = _URGENT_PREFIX.match(body)
@@ -152,5 +161,6 @@ def read_sms(
         recipients=recipients,
         sent_at=received_at,
         body=body.strip()[:TEXT_LIMIT],
+        attachments=tuple(a for name, declared, data in media for a in attachment_of(name, declared, data)),
         urgent=urgent,
     )
