@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from gateway.texting import MediaError
+from gateway.text_media import MediaError
 
 _FETCH_SECONDS = 10.0
 _REDIRECTS = 3

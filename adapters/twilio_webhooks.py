@@ -21,7 +21,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from gateway.media_links import MediaLinks
 from gateway.status import DeliveryStatus
-from gateway.texting import MAX_MEDIA_ITEMS, InboundText, MediaLink, Texting
+from gateway.text_media import MAX_MEDIA_ITEMS, MediaLink
+from gateway.texting import InboundText, Texting
 
 log = structlog.get_logger("adapters.twilio_webhooks")
 

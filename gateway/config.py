@@ -161,6 +161,15 @@ class Smtp(Section):
         return None if self.inbound_dns_resolver is None else nameserver(self.inbound_dns_resolver)
 
 
+def secret(value: SecretStr | None, file: Path | None) -> str | None:
+    """A secret from the environment, else from the file the configuration names."""
+    if value is not None:
+        return value.get_secret_value()
+    if file is not None:
+        return file.read_text(encoding="utf-8").strip()
+    return None
+
+
 def listen_address(value: str | None) -> str | None:
     """A listener's HOST:PORT; empty turns that listener off."""
     if value == "":
@@ -219,11 +228,7 @@ class Delivery(Section):
         return value
 
     def secret_password(self) -> str | None:
-        if self.password is not None:
-            return self.password.get_secret_value()
-        if self.password_file is not None:
-            return self.password_file.read_text(encoding="utf-8").strip()
-        return None
+        return secret(self.password, self.password_file)
 
 
 class Sms(Section):
@@ -274,11 +279,7 @@ class Sms(Section):
         return self.relay_numbers[0]
 
     def secret_auth_token(self) -> str | None:
-        if self.auth_token is not None:
-            return self.auth_token.get_secret_value()
-        if self.auth_token_file is not None:
-            return self.auth_token_file.read_text(encoding="utf-8").strip()
-        return None
+        return secret(self.auth_token, self.auth_token_file)
 
 
 class Web(Section):

@@ -14,14 +14,12 @@ who texted, to whom, in which session; the text then goes through the same pipel
 
 from __future__ import annotations
 
-import mimetypes
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
 
 import structlog
 
@@ -35,6 +33,7 @@ from gateway.directory import Directory, e164
 from gateway.models import Channel, Media, Receipt, Recipient, Submission, new_id
 from gateway.pipeline import Pipeline
 from gateway.sms_sessions import NoFreeNumber, Party, SessionPool
+from gateway.text_media import MediaError, MediaLink, MediaSource, fetch_media
 from gateway.text_plan import plan_text
 from policies.parties import Person, Role
 
@@ -48,18 +47,6 @@ _HANDLE = re.compile(r"\A\s*@([\w.\-]{1,64})\s*(.*)\Z", re.DOTALL)
 MAX_TEXT_CHARS = 1600  # Twilio's limit for one message body
 
 
-# An MMS: what a text may carry, and how much (Twilio's own cap for a message's media is 5 MB).
-MAX_MEDIA_ITEMS = 10
-MAX_MEDIA_BYTES = 5 * 1024 * 1024
-_MEDIA_TYPES = ("image/", "video/", "audio/", "application/pdf", "text/vcard", "text/x-vcard", "text/plain")
-
-
-@dataclass(frozen=True, slots=True)
-class MediaLink:
-    url: str
-    content_type: str  # as the provider declared it
-
-
 @dataclass(frozen=True, slots=True)
 class InboundText:
     provider_id: str  # Twilio's MessageSid
@@ -68,16 +55,6 @@ class InboundText:
     body: str
     received_at: datetime
     media: tuple[MediaLink, ...] = ()
-
-
-class MediaError(Exception):
-    """An MMS's media could not be taken: not fetched, too large, or of a type the relay does not carry."""
-
-
-class MediaSource(Protocol):
-    async def fetch(self, url: str, limit: int) -> bytes:
-        """The bytes at ``url``, at most ``limit`` of them; raises ``MediaError``."""
-        ...
 
 
 class Outcome(StrEnum):
@@ -132,7 +109,7 @@ class Texting:
                 f"Not sent: a text may be at most {MAX_TEXT_CHARS} characters."
             ))  # fmt: skip
         try:
-            media = await self._fetch(text.media)
+            media = await fetch_media(self.media, text.media)
         except MediaError as error:
             return await self._refuse(
                 text, phone, relay, f"media: {error}", f"Not sent: an attachment {error}."
@@ -155,26 +132,6 @@ class Texting:
         return await self._continue(session, phone, text, now, media)
 
     # --- starting and continuing a conversation -------------------------------------------------------
-
-    async def _fetch(self, links: tuple[MediaLink, ...]) -> tuple[Media, ...]:
-        """An MMS's media, fetched before anything is decided: the rules judge pictures as they judge an
-        e-mail's attachments, and the archive keeps them content-addressed."""
-        if not links:
-            return ()
-        if self.media is None:
-            raise MediaError("cannot be taken: this relay fetches no media")
-        if len(links) > MAX_MEDIA_ITEMS:
-            raise MediaError(f"is one of more than {MAX_MEDIA_ITEMS}")
-        fetched: list[Media] = []
-        left = MAX_MEDIA_BYTES
-        for n, link in enumerate(links, 1):
-            kind = link.content_type.lower().partition(";")[0].strip()
-            if not kind.startswith(_MEDIA_TYPES):
-                raise MediaError(f"of type {kind or 'unknown'} cannot go through the relay")
-            content = await self.media.fetch(link.url, left)
-            left -= len(content)
-            fetched.append(Media(f"media-{n}{mimetypes.guess_extension(kind) or ''}", kind, content))
-        return tuple(fetched)
 
     async def _start(
         self,
