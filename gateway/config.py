@@ -283,7 +283,7 @@ class Sms(Section):
 
 
 class Web(Section):
-    # The HTTP server: Twilio's webhooks (/twilio/sms, /twilio/status) and /healthz. Started when the
+    # The HTTP server: Twilio's webhooks, MMS media links, the JSON API and /healthz. Started when the
     # relay has SMS; empty turns it off.
     listen: str | None = "127.0.0.1:8080"
 

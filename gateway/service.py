@@ -19,6 +19,7 @@ from functools import partial
 import structlog
 from aiohttp import web
 
+from adapters.api_v1 import api_routes
 from adapters.dkim_sign import signer_from_settings
 from adapters.sms_transport import sms_transport_from_settings
 from adapters.smtp_auth import SignInThrottle
@@ -208,7 +209,8 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
 async def _serve_web(
     stack: contextlib.AsyncExitStack, settings: Settings, texting: Texting, store: Store
 ) -> list[int]:
-    """The HTTP server: Twilio's webhooks. Several acceptance processes share its port (SO_REUSEPORT)."""
+    """The HTTP server: Twilio's webhooks, the MMS media links and the JSON API. Several acceptance
+    processes share its port (SO_REUSEPORT)."""
     app = twilio_app(
         texting=texting,
         status=DeliveryStatus(store, EmailFallback(settings, texting.directory, store)),
@@ -217,6 +219,14 @@ async def _serve_web(
         security_event=partial(record_security_event, store),
         media_links=MediaLinks(webhook_token(settings), settings.sms.public_url),
         load_media=store.body,
+    )
+    app.add_routes(
+        api_routes(
+            texting=texting,
+            directory=texting.directory,
+            verify_password=StaffCredentials(settings.data_dir).verify_async,
+            security_event=partial(record_security_event, store),
+        )
     )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()

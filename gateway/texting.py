@@ -18,7 +18,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import structlog
@@ -130,6 +130,19 @@ class Texting:
             )
             return await self._refuse(text, phone, relay, "no open conversation on this number", reply)
         return await self._continue(session, phone, text, now, media)
+
+    async def send_for(self, staff: Person, to: str, words: str, request_id: str) -> TextAnswer:
+        """A text a staff member starts from the portal or the API (POST /api/v1/messages): as if they had
+        texted the first relay number "@to words" from their work phone. ``request_id`` is taken once,
+        as a provider's id is (the client's Idempotency-Key: a retried request sends nothing twice)."""
+        if staff.sms is None:
+            reply = f"Not sent: {staff.display_name} has no work phone on the roster; texts need one."
+            return TextAnswer(Outcome.REFUSED, reply)
+        handle = to.strip().lstrip("@")
+        inbound = InboundText(
+            request_id, staff.sms, self.settings.sms.main_number, f"@{handle} {words}", datetime.now(UTC)
+        )
+        return await self.receive(inbound)
 
     # --- starting and continuing a conversation -------------------------------------------------------
 
