@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from archive.checkpoints import Checkpoint
 from archive.models import OptOut, QueuedDelivery, ReviewEntry, SmsSession, StoredConversation
 from archive.records import Record, body_digest, leaf_hash
 
@@ -23,12 +24,26 @@ class RecordRow:
     recorded_at: str
     canonical: bytes
     leaf_hash: bytes
+    record: Record
 
     @classmethod
-    def of(cls, record: Record) -> RecordRow:
-        recorded_at = record.recorded_at_text
+    def of(cls, record: Record, recorded_at: str | None = None) -> RecordRow:
+        recorded_at = recorded_at or record.recorded_at_text
         canonical = record.canonical(recorded_at)
-        return cls(str(record.kind), record.message_id, recorded_at, canonical, leaf_hash(canonical))
+        return cls(str(record.kind), record.message_id, recorded_at, canonical, leaf_hash(canonical), record)
+
+
+def in_time_order(rows: list[RecordRow], last: str | None) -> list[RecordRow]:
+    """The rows as they go after a record of time ``last``: a record's time never goes back along the
+    index. Units are prepared at once and commit in another order, so a record made a moment before the
+    last one committed takes that one's time (re-made: the time is in its canonical bytes). Rare, cheap."""
+    ordered = []
+    for row in rows:
+        if last is not None and row.recorded_at < last:
+            row = RecordRow.of(row.record, last)
+        ordered.append(row)
+        last = row.recorded_at
+    return ordered
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +91,7 @@ class Changes:
     sms_activity: list[tuple[str, float]] = field(default_factory=list)
     opt_outs: list[OptOut] = field(default_factory=list)
     received: list[tuple[str, str | None]] = field(default_factory=list)
+    checkpoints: list[Checkpoint] = field(default_factory=list)
 
     def append(self, record: Record) -> None:
         self.records.append(RecordRow.of(record))
@@ -111,6 +127,9 @@ class Changes:
 
     def set_opt_out(self, opt_out: OptOut) -> None:
         self.opt_outs.append(opt_out)
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        self.checkpoints.append(checkpoint)
 
     def receive_once(self, provider_id: str, message_id: str | None) -> None:
         """Guarded: a provider's id for an inbound text is taken once (its webhook may come again)."""

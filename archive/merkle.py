@@ -23,22 +23,39 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def root(leaves: Sequence[bytes]) -> bytes:
-    """MTH(D[n]) over leaf hashes, in one pass: complete subtrees are kept on a stack as they fill, then
-    folded from the right, which is the tree RFC 9162 describes."""
-    if not leaves:
-        return EMPTY_ROOT
-    stack: list[tuple[int, bytes]] = []  # (leaves under it, hash), sizes strictly decreasing
-    for leaf in leaves:
+class Frontier:
+    """The right edge of a growing tree: the roots of its complete subtrees, largest first. Enough to add
+    a leaf and to compute the root at any size it passes through, without keeping the leaves: a relay
+    signing a checkpoint every few seconds, or a verifier reading a million records, holds log2(n) hashes."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self._stack: list[tuple[int, bytes]] = []  # (leaves under it, hash), sizes strictly decreasing
+
+    def append(self, leaf: bytes) -> None:
         size, value = 1, leaf
-        while stack and stack[-1][0] == size:
-            left_size, left = stack.pop()
+        while self._stack and self._stack[-1][0] == size:
+            left_size, left = self._stack.pop()
             size, value = left_size + size, node_hash(left, value)
-        stack.append((size, value))
-    value = stack[-1][1]
-    for _, left in reversed(stack[:-1]):
-        value = node_hash(left, value)
-    return value
+        self._stack.append((size, value))
+        self.size += 1
+
+    def root(self) -> bytes:
+        """MTH(D[size]): the complete subtrees folded from the right, the tree RFC 9162 describes."""
+        if not self._stack:
+            return EMPTY_ROOT
+        value = self._stack[-1][1]
+        for _, left in reversed(self._stack[:-1]):
+            value = node_hash(left, value)
+        return value
+
+
+def root(leaves: Sequence[bytes]) -> bytes:
+    """MTH(D[n]) over leaf hashes, in one pass."""
+    frontier = Frontier()
+    for leaf in leaves:
+        frontier.append(leaf)
+    return frontier.root()
 
 
 def _split(n: int) -> int:

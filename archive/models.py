@@ -100,6 +100,16 @@ class ReviewEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class LogEntry:
+    """A record as the tree sees it: its index (1-based), its time, and the exact bytes its leaf hashes."""
+
+    seq: int
+    recorded_at: str
+    canonical: bytes
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class ArchivedRecord:
     seq: int
     kind: str

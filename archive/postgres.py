@@ -18,12 +18,15 @@ from typing import Any
 
 import asyncpg
 
+from archive import postgres_log as log_sql
 from archive import postgres_sms as sms_sql
 from archive.changes import Changes
+from archive.checkpoints import Checkpoint
 from archive.migrations import migrations
 from archive.models import (
     ArchivedRecord,
     Conflict,
+    LogEntry,
     QueuedDelivery,
     ReviewEntry,
     SmsSession,
@@ -282,6 +285,14 @@ class PostgresStore:
         async with self.pool.acquire() as connection:
             return await sms_sql.opted_out(connection, phones)
 
+    async def log_entries(self, after: int, limit: int) -> list[LogEntry]:
+        async with self.pool.acquire() as connection:
+            return await log_sql.log_entries(connection, after, limit)
+
+    async def checkpoints(self) -> list[Checkpoint]:
+        async with self.pool.acquire() as connection:
+            return await log_sql.checkpoints(connection)
+
 
 async def _apply(connection: Any, changes: Changes) -> None:
     if changes.bodies:
@@ -342,16 +353,8 @@ async def _apply(connection: Any, changes: Changes) -> None:
         if status != "UPDATE 1":
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
     await sms_sql.apply(connection, changes)
-    if changes.records:
-        rows = changes.records
-        await connection.execute(
-            "INSERT INTO evidence.records(kind, message_id, recorded_at, canonical, leaf_hash)"
-            " SELECT kind, message_id, recorded_at, canonical, leaf_hash"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[])"
-            " WITH ORDINALITY AS r(kind, message_id, recorded_at, canonical, leaf_hash, n) ORDER BY n",
-            [r.kind for r in rows], [r.message_id for r in rows], [r.recorded_at for r in rows],
-            [r.canonical for r in rows], [r.leaf_hash for r in rows],
-        )  # fmt: skip
+    await log_sql.apply(connection, changes)
+    await log_sql.append_records(connection, changes)  # last: it holds the sequencer's lock to the commit
 
 
 def _delivery(row: Any) -> QueuedDelivery:

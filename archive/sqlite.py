@@ -29,11 +29,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from archive import sqlite_log as log_sql
 from archive import sqlite_sms as sms_sql
 from archive import sqlite_sql as sql
 from archive.changes import Changes
+from archive.checkpoints import Checkpoint
 from archive.doorbell import SocketDoorbell
-from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, SmsSession, StoredConversation
+from archive.models import (
+    ArchivedRecord,
+    LogEntry,
+    QueuedDelivery,
+    ReviewEntry,
+    SmsSession,
+    StoredConversation,
+)
 from archive.store import Ready
 
 T = TypeVar("T")
@@ -141,6 +150,12 @@ class SqliteStore:
 
     async def reviews(self, states: Sequence[str]) -> list[ReviewEntry]:
         return await self._submit(self._reads, lambda c: sql.reviews(c, states))
+
+    async def log_entries(self, after: int, limit: int) -> list[LogEntry]:
+        return await self._submit(self._reads, lambda c: log_sql.log_entries(c, after, limit))
+
+    async def checkpoints(self) -> list[Checkpoint]:
+        return await self._submit(self._reads, log_sql.checkpoints)
 
     async def sms_sessions(
         self, phones: Collection[str], *, active_after: float, relay_number: str | None = None

@@ -11,8 +11,9 @@ from collections.abc import Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from archive import sqlite_log as log_sql
 from archive import sqlite_sms as sms_sql
-from archive.changes import Changes
+from archive.changes import Changes, in_time_order
 from archive.migrations import migrations
 from archive.models import (
     ArchivedRecord,
@@ -130,8 +131,13 @@ def apply(connection: sqlite3.Connection, changes: Changes) -> None:
         if cursor.rowcount != 1:
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
     sms_sql.apply(connection, changes)
-    for start in range(0, len(changes.records), _ROWS_PER_INSERT):
-        rows = changes.records[start : start + _ROWS_PER_INSERT]
+    log_sql.apply(connection, changes)
+    if not changes.records:
+        return
+    last = execute("SELECT recorded_at FROM records ORDER BY seq DESC LIMIT 1").fetchone()
+    records = in_time_order(changes.records, None if last is None else str(last[0]))
+    for start in range(0, len(records), _ROWS_PER_INSERT):
+        rows = records[start : start + _ROWS_PER_INSERT]
         values = ",".join(["(?,?,?,?,?)"] * len(rows))
         execute(
             f"INSERT INTO records{_RECORD_COLUMNS} VALUES {values}",  # noqa: S608 - placeholders only

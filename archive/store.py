@@ -15,7 +15,15 @@ from datetime import datetime
 from typing import Protocol
 
 from archive.changes import Changes
-from archive.models import ArchivedRecord, QueuedDelivery, ReviewEntry, SmsSession, StoredConversation
+from archive.checkpoints import Checkpoint
+from archive.models import (
+    ArchivedRecord,
+    LogEntry,
+    QueuedDelivery,
+    ReviewEntry,
+    SmsSession,
+    StoredConversation,
+)
 
 Ready = tuple[QueuedDelivery, bytes | None]  # a copy claimed, with the original message's bytes
 
@@ -28,6 +36,14 @@ class EvidenceLog(Protocol):
         ...
 
     async def count_records(self, kind: str | None = None) -> int: ...
+
+    async def log_entries(self, after: int, limit: int) -> list[LogEntry]:
+        """Up to ``limit`` records with index above ``after``, in index order: what the tree is built of."""
+        ...
+
+    async def checkpoints(self) -> list[Checkpoint]:
+        """Every signed tree head the archive keeps, smallest tree first."""
+        ...
 
 
 class Bodies(Protocol):

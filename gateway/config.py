@@ -85,7 +85,19 @@ class Roster(Section):
 
 class Archive(Section):
     url: str = "sqlite:///chaperone-data/archive.db"
+    # The district's Ed25519 key that signs checkpoints (`chaperone archive keygen` makes one): from the
+    # environment (CHAPERONE_ARCHIVE__CHECKPOINT_KEY) or checkpoint_key_file. Unset: no checkpoints.
     checkpoint_key: SecretStr | None = None
+    checkpoint_key_file: Path | None = None
+    # Its public half, for `archive verify` where the key itself is not (an investigator's machine).
+    checkpoint_public_key: str | None = None
+    checkpoint_seconds: float = Field(default=5.0, gt=0, le=3600)  # the window no checkpoint covers yet
+    # Where every checkpoint is also appended, out of the database administrator's reach (another
+    # volume, a WORM mount): `archive verify` holds the archive to it.
+    witness: Path | None = None
+
+    def signing_key(self) -> str | None:
+        return secret(self.checkpoint_key, self.checkpoint_key_file)
 
     @field_validator("url")
     @classmethod

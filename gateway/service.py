@@ -31,6 +31,7 @@ from adapters.transport import transport_from_settings
 from adapters.twilio_media import MediaDownloads
 from adapters.twilio_webhooks import twilio_app
 from archive.backends import open_store
+from archive.checkpoints import private_key
 from archive.store import Store
 from gateway.admission import Admission
 from gateway.config import ConfigError, Settings
@@ -39,6 +40,7 @@ from gateway.credentials import StaffCredentials
 from gateway.decide import PolicyDecider
 from gateway.delivery import DeliveryWorkers
 from gateway.directory import Directory
+from gateway.evidence import Notary
 from gateway.media_links import MediaLinks
 from gateway.pipeline import Pipeline
 from gateway.queue import QueuedDelivery
@@ -269,6 +271,12 @@ async def _start_delivery(
     )
     worker_task = asyncio.create_task(workers.run(), name="delivery-workers")
     stack.push_async_callback(_cancel, worker_task)
+    # One process per relay signs checkpoints: the one that delivers.
+    key = settings.archive.signing_key()
+    if key is not None:
+        notary = Notary(store, private_key(key), settings.archive.witness)
+        signing = asyncio.create_task(notary.run(settings.archive.checkpoint_seconds), name="checkpoints")
+        stack.push_async_callback(_cancel, signing)
     doorbell = store.doorbell()
     await doorbell.answer(workers.wake)
     stack.push_async_callback(doorbell.close)

@@ -168,14 +168,22 @@ async def test_a_conversation_stays_open_while_replies_pass_through_it(store: St
     changes.open_conversation(
         StoredConversation(token, "m-1", "t-reyes", "dreyes@x", ("s-1",), ("s-1", "g-1"), opened)
     )
-    for hour in range(0, 24 * 120, 6):  # four months of other mail
-        at = opened + timedelta(hours=hour)
-        changes.append(Record(RecordKind.MESSAGE, f"m-x{hour}", {"conversation": None}, recorded_at=at))
-    reply_at = opened + timedelta(days=50)
-    changes.append(Record(RecordKind.MESSAGE, "m-2", {"conversation": token}, recorded_at=reply_at))
-    changes.append(
+    reply_at = opened + timedelta(days=50, minutes=1)
+    history = [  # four months of other mail, with the reply and another conversation's in their places
+        Record(
+            RecordKind.MESSAGE,
+            f"m-x{hour}",
+            {"conversation": None},
+            recorded_at=opened + timedelta(hours=hour),
+        )
+        for hour in range(0, 24 * 120, 6)
+    ]
+    history.append(Record(RecordKind.MESSAGE, "m-2", {"conversation": token}, recorded_at=reply_at))
+    history.append(
         Record(RecordKind.MESSAGE, "m-3", {"conversation": other}, recorded_at=opened + timedelta(days=100))
     )
+    for record in sorted(history, key=lambda r: r.recorded_at):
+        changes.append(record)
     await store.commit(changes)
 
     found = await store.conversation(token)

@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Callable
 
 from gateway.commands import (
+    archive_cmd,
     config_cmd,
     db_cmd,
     policy_cmd,
@@ -27,4 +28,5 @@ COMMAND_GROUPS: list[Register] = [
     policy_cmd.register,
     db_cmd.register,
     sms_cmd.register,
+    archive_cmd.register,
 ]

@@ -1,0 +1,34 @@
+"""The SQLite statements for the archive as a tree: the records in index order, and the signed
+checkpoints. Called on the store's threads, inside its transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from archive.changes import Changes
+from archive.checkpoints import Checkpoint
+from archive.models import LogEntry
+
+
+def apply(connection: sqlite3.Connection, changes: Changes) -> None:
+    connection.executemany(
+        "INSERT INTO checkpoints(size, root, signed_at, key_id, signature) VALUES (?,?,?,?,?)",
+        [(c.size, c.root, c.signed_at, c.key_id, c.signature) for c in changes.checkpoints],
+    )
+
+
+def log_entries(connection: sqlite3.Connection, after: int, limit: int) -> list[LogEntry]:
+    rows = connection.execute(
+        "SELECT seq, recorded_at, canonical, leaf_hash FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    return [LogEntry(int(seq), str(at), bytes(canonical), bytes(leaf)) for seq, at, canonical, leaf in rows]
+
+
+def checkpoints(connection: sqlite3.Connection) -> list[Checkpoint]:
+    rows = connection.execute(
+        "SELECT size, root, signed_at, key_id, signature FROM checkpoints ORDER BY size"
+    ).fetchall()
+    return [
+        Checkpoint(int(size), bytes(root), str(at), str(key), bytes(sig)) for size, root, at, key, sig in rows
+    ]
