@@ -6,8 +6,8 @@ Twilio, done carefully:
   off (``max_retries`` unset): a retried POST after a 5xx can create the text twice. Retries are the
   queue's, with its backoff, and an attempt after one whose answer never came (a timeout, a 5xx) first
   asks Twilio whether that text exists, so a text Twilio accepted is not sent again.
-- A relay number sends about one segment a second: sends queue per number (``Pacer``) rather than burst
-  into Twilio's own queue.
+- A relay number sends about one segment a second: sends wait for their number's turn (``Pacer``, booked in
+  the store, so every relay process and instance takes turns) rather than burst into Twilio's own queue.
 - Twilio's answer is mapped to the SMTP-shaped outcome delivery records: 21610 (the recipient said STOP),
   21211 (not a valid number), 21614 (not a mobile) are permanent; 429 and 5xx are temporary.
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,23 +39,27 @@ _PERMANENT = {21211: "not a valid phone number", 21610: "the recipient said STOP
 _UNSURE_FOR = 3600.0  # seconds an unanswered send is remembered and looked for before sending again
 
 
-class Pacer:
-    """Spaces each relay number's sends at ``per_second`` segments a second."""
+# Books a relay number for some seconds of sending from its next free moment, for every relay process
+# alike (the store's ``reserve_send``); returns when that moment is (epoch seconds).
+Reserve = Callable[[str, float, float], Awaitable[float]]
 
-    def __init__(self, per_second: float) -> None:
+
+class Pacer:
+    """Spaces each relay number's sends at ``per_second`` segments a second, across relay processes."""
+
+    def __init__(self, per_second: float, reserve: Reserve) -> None:
         self.per_second = per_second
-        self._next: dict[str, float] = {}
+        self.reserve = reserve
 
     async def wait(self, number: str, count: int) -> None:
-        now = time.monotonic()
-        start = max(now, self._next.get(number, now))
-        self._next[number] = start + count / self.per_second
-        if start > now:
-            await asyncio.sleep(start - now)
+        start = await self.reserve(number, count / self.per_second, time.time())
+        delay = start - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
 
 class TwilioTransport:
-    def __init__(self, settings: Settings, media_links: MediaLinks) -> None:
+    def __init__(self, settings: Settings, media_links: MediaLinks, reserve: Reserve) -> None:
         sms = settings.sms
         self.media_links = media_links
         token = sms.secret_auth_token()
@@ -65,7 +69,7 @@ class TwilioTransport:
         self.client = Client(sms.account_sid, token, http_client=self._http)
         self.client.api.base_url = sms.api_base_url.rstrip("/")
         self.status_callback = sms.public_url.rstrip("/") + "/twilio/status"
-        self.pacer = Pacer(sms.segments_per_second)
+        self.pacer = Pacer(sms.segments_per_second, reserve)
         self._unsure: dict[str, float] = {}  # sends whose answer never came: key -> when
 
     async def send(
@@ -163,11 +167,13 @@ class OutboxTransport:
         return None
 
 
-def sms_transport_from_settings(settings: Settings, media_links: MediaLinks) -> Transport | None:
+def sms_transport_from_settings(
+    settings: Settings, media_links: MediaLinks, reserve: Reserve
+) -> Transport | None:
     """The relay's SMS provider; None when it has no relay numbers (no SMS channel)."""
     sms = settings.sms
     if not sms.enabled:
         return None
     if sms.provider == "twilio":
-        return TwilioTransport(settings, media_links)
+        return TwilioTransport(settings, media_links, reserve)
     return OutboxTransport(Path(sms.provider.removeprefix("outbox:")))

@@ -281,6 +281,10 @@ class PostgresStore:
                 connection, phones, active_after=active_after, relay_number=relay_number
             )
 
+    async def reserve_send(self, relay_number: str, seconds: float, now: float) -> float:
+        async with self.pool.acquire() as connection:
+            return await sms_sql.reserve_send(connection, relay_number, seconds, now)
+
     async def opted_out(self, phones: Collection[str]) -> set[tuple[str, str]]:
         async with self.pool.acquire() as connection:
             return await sms_sql.opted_out(connection, phones)

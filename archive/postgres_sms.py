@@ -86,6 +86,16 @@ async def sessions(
     ]
 
 
+async def reserve_send(connection: Any, relay_number: str, seconds: float, now: float) -> float:
+    next_at = await connection.fetchval(
+        "INSERT INTO working.sms_send_slots(relay_number, next_at) VALUES ($1, $2::float8 + $3::float8)"
+        " ON CONFLICT (relay_number) DO UPDATE"
+        " SET next_at = greatest(working.sms_send_slots.next_at, $2::float8) + $3::float8 RETURNING next_at",
+        relay_number, now, seconds,
+    )  # fmt: skip
+    return float(next_at) - seconds
+
+
 async def opted_out(connection: Any, phones: Collection[str]) -> set[tuple[str, str]]:
     rows = await connection.fetch(
         "SELECT phone, relay_number FROM working.sms_opt_outs WHERE opted_out AND phone = ANY($1::text[])",

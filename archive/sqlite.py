@@ -165,6 +165,11 @@ class SqliteStore:
             lambda c: sms_sql.sessions(c, phones, active_after=active_after, relay_number=relay_number),
         )
 
+    async def reserve_send(self, relay_number: str, seconds: float, now: float) -> float:
+        return await self._submit(
+            self._writes, lambda c: sms_sql.reserve_send(c, relay_number, seconds, now), urgent=True
+        )
+
     async def opted_out(self, phones: Collection[str]) -> set[tuple[str, str]]:
         return await self._submit(self._reads, lambda c: sms_sql.opted_out(c, phones))
 

@@ -79,6 +79,16 @@ def sessions(
     return found
 
 
+def reserve_send(connection: sqlite3.Connection, relay_number: str, seconds: float, now: float) -> float:
+    (next_at,) = connection.execute(
+        "INSERT INTO sms_send_slots(relay_number, next_at) VALUES (?, ? + ?)"
+        " ON CONFLICT(relay_number) DO UPDATE SET next_at = max(next_at, ?) + ?"
+        " RETURNING next_at",
+        (relay_number, now, seconds, now, seconds),
+    ).fetchone()
+    return float(next_at) - seconds
+
+
 def opted_out(connection: sqlite3.Connection, phones: Collection[str]) -> set[tuple[str, str]]:
     if not phones:
         return set()

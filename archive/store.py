@@ -101,6 +101,11 @@ class SmsState(Protocol):
         """(phone, relay number) pairs on which these phones said STOP and not START since."""
         ...
 
+    async def reserve_send(self, relay_number: str, seconds: float, now: float) -> float:
+        """Book the relay number for ``seconds`` of sending from its next free moment (``now`` at the
+        earliest), for every process alike; returns when that moment is."""
+        ...
+
 
 class Doorbell(Protocol):
     """Waking the delivery workers that answer for this archive, whichever process or host they are in,

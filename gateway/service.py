@@ -257,7 +257,7 @@ async def _start_delivery(
     texts = None
     if settings.sms.enabled:
         links = MediaLinks(webhook_token(settings), settings.sms.public_url)
-        texts = sms_transport_from_settings(settings, links)
+        texts = sms_transport_from_settings(settings, links, store.reserve_send)
     if texts is not None:
         stack.push_async_callback(texts.close)
     workers = DeliveryWorkers(

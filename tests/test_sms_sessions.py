@@ -99,6 +99,13 @@ async def test_two_sessions_racing_for_one_number_one_wins(store: Store) -> None
     assert all(isinstance(o, Conflict) for o in outcomes if o is not None)
 
 
+async def test_sends_on_one_number_are_spaced_for_every_process_alike(store: Store) -> None:
+    starts = await asyncio.gather(*(store.reserve_send(POOL[0], 1.0, 1000.0) for _ in range(5)))
+    assert sorted(starts) == [1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
+    assert await store.reserve_send(POOL[1], 2.0, 1000.5) == 1000.5  # another number: free now
+    assert await store.reserve_send(POOL[0], 1.0, 2000.0) == 2000.0  # idle since: free at once
+
+
 async def test_opt_outs_and_received_ids(store: Store) -> None:
     changes = Changes()
     changes.set_opt_out(OptOut(PHONES[0], POOL[0], True, 1.0))

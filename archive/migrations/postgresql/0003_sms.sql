@@ -34,3 +34,10 @@ CREATE TABLE working.received_texts (
     provider_id TEXT PRIMARY KEY,
     message_id  TEXT
 );
+
+-- When each relay number may send next (a US long code sends about one segment a second): shared by every
+-- relay instance, so that together they never push a burst into the provider's queue.
+CREATE TABLE working.sms_send_slots (
+    relay_number TEXT PRIMARY KEY,
+    next_at      DOUBLE PRECISION NOT NULL
+);

@@ -34,3 +34,10 @@ CREATE TABLE IF NOT EXISTS received_texts (
     provider_id TEXT PRIMARY KEY,
     message_id  TEXT
 );
+
+-- When each relay number may send next (a US long code sends about one segment a second): shared by every
+-- relay process, so that together they never push a burst into the provider's queue.
+CREATE TABLE IF NOT EXISTS sms_send_slots (
+    relay_number TEXT PRIMARY KEY,
+    next_at      REAL NOT NULL
+);
