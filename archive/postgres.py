@@ -32,6 +32,7 @@ from archive.models import (
     SmsSession,
     StoredConversation,
 )
+from archive.postgres_commits import GroupCommit
 from archive.store import Ready
 
 _MIGRATION_LOCK = 0x43686170  # pg_advisory_xact_lock key: "Chap"
@@ -89,8 +90,9 @@ class PostgresStore:
         self.url = url
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
+        self._group: GroupCommit | None = None
         self.newly_applied: list[str] = []
-        del linger  # PostgreSQL groups concurrent commits itself
+        del linger  # units are grouped as they arrive (archive.postgres_commits)
 
     async def start(self) -> None:
         self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size)
@@ -101,6 +103,9 @@ class PostgresStore:
             raise
 
     async def close(self) -> None:
+        if self._group is not None:
+            await self._group.close()
+            self._group = None
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
@@ -138,8 +143,9 @@ class PostgresStore:
         return NotifyDoorbell(self)
 
     async def commit(self, changes: Changes) -> None:
-        async with self.pool.acquire() as connection, connection.transaction():
-            await _apply(connection, changes)
+        if self._group is None:
+            self._group = GroupCommit(self.pool.acquire, _apply, log_sql.append_records)
+        await self._group.commit(changes)
 
     async def claim_due(self, now: float, limit: int, *, claimant: str, lease_seconds: float) -> list[Ready]:
         async with self.pool.acquire() as connection, connection.transaction():
@@ -358,7 +364,7 @@ async def _apply(connection: Any, changes: Changes) -> None:
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
     await sms_sql.apply(connection, changes)
     await log_sql.apply(connection, changes)
-    await log_sql.append_records(connection, changes)  # last: it holds the sequencer's lock to the commit
+    # The records are not written here: the group's go in together, last (archive.postgres_commits).
 
 
 def _delivery(row: Any) -> QueuedDelivery:

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from archive.changes import Changes, in_time_order
+from archive.changes import Changes, RecordRow, in_time_order
 from archive.checkpoints import Checkpoint
 from archive.models import LogEntry
 
 _SEQUENCER_LOCK = 0x43686171  # pg_advisory_xact_lock key ("Chaq"): one unit appends records at a time
 
 
-async def append_records(connection: Any, changes: Changes) -> None:
-    if not changes.records:
+async def append_records(connection: Any, records: list[RecordRow]) -> None:
+    """The records of a whole group of units, after everything else they wrote: the sequencer's lock is
+    then held only for this statement and the commit."""
+    if not records:
         return
     await connection.execute("SELECT pg_advisory_xact_lock($1)", _SEQUENCER_LOCK)
     last = await connection.fetchrow(
         "SELECT seq, recorded_at FROM evidence.records ORDER BY seq DESC LIMIT 1"
     )
-    rows = in_time_order(changes.records, None if last is None else last["recorded_at"])
+    rows = in_time_order(records, None if last is None else last["recorded_at"])
     await connection.execute(
         "INSERT INTO evidence.records(seq, kind, message_id, recorded_at, canonical, leaf_hash)"
         " SELECT $6::bigint + n, kind, message_id, recorded_at, canonical, leaf_hash"
