@@ -25,7 +25,14 @@ def webhook_token(settings: Settings) -> str:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    made = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as out:
         out.write(secrets.token_hex(20))
+    try:
+        os.link(made, path)  # whole or not at all; a process that got there first keeps its token
+    except FileExistsError:
+        pass
+    finally:
+        made.unlink()
     return path.read_text(encoding="ascii").strip()
