@@ -45,6 +45,7 @@ START_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
 _HANDLE = re.compile(r"\A\s*@([\w.\-]{1,64})\s*(.*)\Z", re.DOTALL)
 MAX_TEXT_CHARS = 1600  # Twilio's limit for one message body
+_E164 = re.compile(r"\+1[2-9]\d{9}")  # a North American number in E.164; anything else is parsed
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +94,7 @@ class Texting:
         self.district = settings.district.name
 
     async def receive(self, text: InboundText) -> TextAnswer:
-        relay = e164(text.relay_number) or text.relay_number
-        phone = e164(text.sender) or text.sender
+        relay, phone = _number(text.relay_number), _number(text.sender)
         if relay not in self.pool:
             return await self._refuse(text, phone, relay, "the number texted is not one of the relay's")
         keyword = text.body.strip().upper()
@@ -368,6 +368,11 @@ class Texting:
         writes.append(Record(RecordKind.NOTICE, message_id, {"to": [to.phone], "text": words}))
         await self.store.commit(writes)
         self.pipeline.wake_delivery([delivery], words.encode())
+
+
+def _number(number: str) -> str:
+    """A number as the roster and the pool keep it (E.164): as Twilio sends it, without parsing it again."""
+    return number if _E164.fullmatch(number) else (e164(number) or number)
 
 
 def _decision_notice(receipt: Receipt, to: Person, settings: Settings) -> str | None:

@@ -10,7 +10,7 @@ from archive.records import RecordKind
 from gateway.directory import Directory
 from gateway.review import ReviewDesk
 from tests.conftest import Downstream, archive_url, zone_where_it_is
-from tests.mail import archive_rows
+from tests.mail import archive_rows, eventually
 from tests.sms import (
     KIM,
     MAIN,
@@ -150,3 +150,31 @@ async def test_a_class_code_texts_each_student_in_their_own_session_as_far_as_th
     assert len(to_students) == len(POOL) and len({t["from"] for t in to_students}) == len(POOL)
     told = [t["body"] for t in sent if t["to"] == OKAFOR]
     assert any(b.startswith(f"Not sent to {len(with_phone) - len(POOL)} ") for b in told)
+
+
+async def test_a_deferred_text_goes_when_quiet_hours_end_and_not_before(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    zone = zone_where_it_is(12)
+    opens = (datetime.now(ZoneInfo(zone)) + timedelta(seconds=4)).replace(microsecond=0)
+    pack = tmp_path / "pack.toml"
+    pack.write_text(
+        '[pack]\nextends = "default"\n\n[rules.quiet_hours.options]\n'
+        f'start = "{opens:%H:%M:%S}"\nend = "23:59:59"\n',
+        encoding="utf-8",
+    )
+    settings = sms_settings(
+        tmp_path, downstream.port, district={"timezone": zone}, policy={"pack": str(pack)}
+    )
+    async with sms_relay(settings, directory) as relay:
+        await text(relay, REYES, MAIN, "@spatel Bus leaves at 7")
+        told = await texts_sent(settings, 2)
+        assert {t["to"] for t in told} == {REYES}  # nothing to the family before the window opens
+        await eventually(lambda: any(t["to"] == PATEL for t in outbox(settings)), within=15)
+        sent = outbox(settings)
+    to_student = next(t for t in sent if t["to"] == PATEL)
+    went = datetime.fromisoformat(to_student["at"])
+    assert opens <= went < opens + timedelta(seconds=5), (opens, went)
