@@ -53,6 +53,7 @@ class StoredConversation:
 class SmsParticipant:
     phone: str  # E.164
     person_id: str
+    stopped: bool = False  # said STOP to the session's relay number (and not START since)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,8 +62,10 @@ async def sessions(
     rows = await connection.fetch(
         "SELECT s.session_id, s.relay_number, s.staff_id, s.contact_id, s.opened_at, s.last_active,"
         " array_agg(p.phone ORDER BY p.phone, p.person_id) AS phones,"
-        " array_agg(p.person_id ORDER BY p.phone, p.person_id) AS people"
+        " array_agg(p.person_id ORDER BY p.phone, p.person_id) AS people,"
+        " array_agg(COALESCE(o.opted_out, false) ORDER BY p.phone, p.person_id) AS stopped"
         " FROM working.sms_sessions s JOIN working.sms_participants p ON p.session_id = s.session_id"
+        " LEFT JOIN working.sms_opt_outs o ON o.phone = p.phone AND o.relay_number = p.relay_number"
         " WHERE s.last_active > $2 AND ($3::text IS NULL OR s.relay_number = $3)"
         " AND s.session_id IN (SELECT session_id FROM working.sms_participants WHERE phone = ANY($1::text[]))"
         " GROUP BY s.session_id ORDER BY s.last_active DESC",
@@ -76,8 +78,8 @@ async def sessions(
             row["staff_id"],
             row["contact_id"],
             tuple(
-                SmsParticipant(phone, person)
-                for phone, person in zip(row["phones"], row["people"], strict=True)
+                SmsParticipant(phone, person, stopped)
+                for phone, person, stopped in zip(row["phones"], row["people"], row["stopped"], strict=True)
             ),
             float(row["opened_at"]),
             float(row["last_active"]),

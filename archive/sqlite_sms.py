@@ -67,12 +67,15 @@ def sessions(
     found = []
     for session_id, relay, staff_id, contact_id, opened_at, last_active in rows:
         participants = connection.execute(
-            "SELECT phone, person_id FROM sms_participants WHERE session_id = ? ORDER BY rowid", (session_id,)
+            "SELECT p.phone, p.person_id, COALESCE(o.opted_out, 0) FROM sms_participants p"
+            " LEFT JOIN sms_opt_outs o ON o.phone = p.phone AND o.relay_number = p.relay_number"
+            " WHERE p.session_id = ? ORDER BY p.rowid",
+            (session_id,),
         ).fetchall()
         found.append(
             SmsSession(
                 session_id, relay, staff_id, contact_id,
-                tuple(SmsParticipant(phone, person) for phone, person in participants),
+                tuple(SmsParticipant(phone, person, bool(stop)) for phone, person, stop in participants),
                 float(opened_at), float(last_active),
             )
         )  # fmt: skip

@@ -298,7 +298,7 @@ class Texting:
             provider_id=None if text is None else text.provider_id,
             media=media,
         )
-        opted_out = await self.store.opted_out([p.phone for p in session.participants])
+        opted_out = {(p.phone, session.relay_number) for p in session.participants if p.stopped}
         today = submission.received_at.astimezone(self.settings.district.zone).date()
         receipt = await self.pipeline.accept(
             submission,
