@@ -2,12 +2,13 @@
 signature validation, the session lookup, the policy engine and a durable commit, with the relay's own
 delivery of every copy (the development outbox) running alongside.
 
-The relay runs as `chaperone serve` in a process of its own; this process is the load: an aiohttp client
-pool of CONCURRENCY connections posting TEXTS replies from a student into one conversation, each with its
-own MessageSid. Prints requests/s and p50/p99 response time.
+The relay runs as `chaperone serve` in processes of its own; the load comes from a second process: an
+aiohttp client pool of CONCURRENCY connections posting TEXTS replies from a student into one conversation,
+each with its own MessageSid, or (LOAD=wrk) Debian's wrk posting requests signed beforehand. Prints
+requests/s and p50/p99 response time.
 
-    .venv/bin/python benchmarks/sms_webhook.py            # TEXTS=5000 CONCURRENCY=32 STORE=sqlite
-    STORE=postgresql .venv/bin/python benchmarks/sms_webhook.py
+    LOAD=wrk PROCESSES=2 .venv/bin/python benchmarks/sms_webhook.py
+    STORE=postgresql .venv/bin/python benchmarks/sms_webhook.py   # TEXTS=5000 CONCURRENCY=32 PROCESSES=1
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import secrets
 import socket
 import statistics
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import aiohttp
 import asyncpg
@@ -33,7 +36,10 @@ CHAPERONE = str(ROOT / ".venv" / "bin" / "chaperone")
 TEXTS = int(os.environ.get("TEXTS", "5000"))
 CONCURRENCY = int(os.environ.get("CONCURRENCY", "32"))
 STORE = os.environ.get("STORE", "sqlite")
-PROCESSES = int(os.environ.get("PROCESSES", "1"))  # acceptance processes, each serving the webhooks
+PROCESSES = int(os.environ.get("PROCESSES", "1"))
+LOAD = os.environ.get(
+    "LOAD", "aiohttp"
+)  # or "wrk": Debian's wrk, lighter on the shared cores  # acceptance processes, each serving the webhooks
 POSTGRES = os.environ.get("POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
 TOKEN = "benchmark-auth-token"
 PUBLIC = "https://relay.nusd.example.org"
@@ -104,6 +110,49 @@ async def post(session: aiohttp.ClientSession, port: int, validator: RequestVali
     return time.perf_counter() - started
 
 
+_WRK_SCRIPT = """
+local signatures, bodies, n = {}, {}, 0
+for line in io.lines(os.getenv("REQUESTS")) do
+  local signature, body = line:match("^(%S+) (.*)$")
+  signatures[#signatures + 1], bodies[#bodies + 1] = signature, body
+end
+request = function()
+  n = n + 1
+  if n > #bodies then n = 1 end
+  return wrk.format("POST", "/twilio/sms", {["Content-Type"] = "application/x-www-form-urlencoded",
+                                           ["X-Twilio-Signature"] = signatures[n]}, bodies[n])
+end
+"""
+
+
+def run_wrk(work: Path, port: int, validator: RequestValidator, number: str) -> str:
+    """Debian's wrk (C, one thread) as the load, so that the load takes less of the two cores than an
+    aiohttp pool: WRK_TEXTS requests signed beforehand, each its own MessageSid, for WRK_SECONDS."""
+    seconds, count = int(os.environ.get("WRK_SECONDS", "10")), int(os.environ.get("WRK_TEXTS", "40000"))
+    requests = work / "requests.txt"
+    with requests.open("w") as out:
+        for n in range(count):
+            form = {"MessageSid": "SM" + secrets.token_hex(16), "From": PATEL, "To": number,
+                    "Body": f"ok see you at practice {n}", "NumMedia": "0"}  # fmt: skip
+            out.write(f"{validator.compute_signature(PUBLIC + '/twilio/sms', form)} {urlencode(form)}\n")
+    script = work / "texts.lua"
+    script.write_text(_WRK_SCRIPT)
+    done = subprocess.run(
+        ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency", "-s", str(script),
+         f"http://127.0.0.1:{port}/twilio/sms"],
+        env={**os.environ, "REQUESTS": str(requests)}, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", done.stdout)
+    total = re.search(r"(\d+) requests in", done.stdout)
+    p50 = re.search(r"50%\s+(\S+)", done.stdout)
+    p99 = re.search(r"99%\s+(\S+)", done.stdout)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+    if not (rate and total and p50 and p99) or errors or int(total.group(1)) > count:
+        return "wrk gave no clean result:\n" + done.stdout
+    texts = total.group(1)
+    return f"{float(rate.group(1)):.0f} requests/s, p50 {p50.group(1)}, p99 {p99.group(1)} ({texts} texts)"
+
+
 async def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="chaperone-sms-bench-"))
     web = free_port()
@@ -133,6 +182,10 @@ async def main() -> None:
             number = next(t["from"] for t in map(json.loads, lines) if t["to"] == PATEL)
             for n in range(200):  # warm-up, not counted
                 await post(session, web, validator, PATEL, number, f"warm-up {n}")
+            if LOAD == "wrk":
+                report = await asyncio.to_thread(run_wrk, work, web, validator, number)
+                print(f"store={STORE} processes={PROCESSES} load=wrk concurrency={CONCURRENCY}: {report}")
+                return
             waiting = asyncio.Semaphore(CONCURRENCY)
 
             async def one(n: int) -> float:
