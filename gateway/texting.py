@@ -1,5 +1,6 @@
-"""The SMS service every edge that hears a text calls (the Twilio webhook; ``sms simulate`` through it):
-who texted, to whom, in which session; the text then goes through the same pipeline as an e-mail.
+"""The SMS service every edge that hears a text calls (the Twilio webhook, ``sms simulate`` through it, and
+the API's ``POST /api/v1/messages`` through ``send_for``): who texted, to whom, in which session; the text
+then goes through the same pipeline as an e-mail.
 
 - STOP/START/HELP words are honoured per phone and relay number, and archived.
 - A phone the roster does not know gets one short answer, and nothing is forwarded.
@@ -7,6 +8,7 @@ who texted, to whom, in which session; the text then goes through the same pipel
   they teach: each student in their own session); the text goes out from the session's relay number, and
   the staff member is told, from that number, where the conversation lives.
 - Anything else continues the session that (sender's phone, relay number) names.
+- An MMS's media are fetched and checked first (``gateway.text_media``); the rules judge them as attachments.
 - Each inbound text is taken once, by the provider's id, in the same commit as what it causes.
 - The sender hears back by text what the policy decided when it is not plain delivery (quiet hours,
   review, refusal), always from the session's number.
