@@ -226,7 +226,10 @@ async def test_other_sessions_are_answered_while_crafted_messages_are_decided(
     replies = await sending
     idle.close()
     assert all("held" in reply for reply in replies)
-    assert slowest < 1.0
+    # Deciding inline stalled every session for the whole decision (25 s for such a message); off the loop,
+    # a session waits only for its turn at the GIL beside three deciding threads: 0.5-1.1 s on two shared
+    # cores, so the bound leaves room for that and none for a stall.
+    assert slowest < 2.0
 
 
 # --- pictures of students, whatever they are called -------------------------------------------------------
