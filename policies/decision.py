@@ -73,14 +73,19 @@ class Decision:
     action: Action
     findings: tuple[Finding, ...] = field(default=())
     detectors: dict[str, str] = field(default_factory=dict)  # rule id -> digest of the model it ran
+    # What else made it, by digest: the policy pack and the word lists ({"pack": ..., "wordlists": ...}).
+    made_by: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(
-        cls, findings: tuple[Finding, ...] | list[Finding], detectors: dict[str, str] | None = None
+        cls,
+        findings: tuple[Finding, ...] | list[Finding],
+        detectors: dict[str, str] | None = None,
+        made_by: dict[str, str] | None = None,
     ) -> Decision:
         findings = tuple(findings)
         action = max((f.action for f in findings), key=lambda a: a.rank, default=Action.DELIVER)
-        return cls(action, findings, dict(detectors or {}))
+        return cls(action, findings, dict(detectors or {}), dict(made_by or {}))
 
     @property
     def release_at(self) -> datetime | None:
@@ -125,6 +130,7 @@ class Decision:
             "release_at": None if self.release_at is None else self.release_at.isoformat(),
             "findings": [f.to_json() for f in self.findings],
             "detectors": dict(self.detectors),
+            "made_by": dict(self.made_by),
         }
 
 

@@ -13,6 +13,7 @@ from functools import cache
 
 from policies.context import Context
 from policies.decision import Action, Decision, Finding, Severity
+from policies.lexicon import wordlists_digest
 from policies.message import Message
 from policies.pack import DEFAULT, ConfiguredRule, Pack, load_pack
 from policies.parties import Role
@@ -37,6 +38,7 @@ class Engine:
             for config in pack.rules
             if config.settings.enabled
         )
+        self._made_by = {"pack": pack.digest, "wordlists": wordlists_digest()}
         self._detectors = {
             running.config.id: digest
             for running in self._running
@@ -72,7 +74,7 @@ class Engine:
             for action in (_action(config, hits, adults_only),)
             for hit in hits[:FINDINGS_PER_RULE]
         ]
-        return Decision.of(findings, detectors=self.detectors)
+        return Decision.of(findings, detectors=self.detectors, made_by=self._made_by)
 
 
 FINDINGS_PER_RULE = 20

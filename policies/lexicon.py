@@ -14,6 +14,7 @@ scanned lists are searched together, once per message text, and the result is ca
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -55,6 +56,16 @@ def _entries(listname: str) -> Iterator[tuple[str, frozenset[str]]]:
             continue
         term, _, tags = line.partition("|")
         yield term.strip(), frozenset(tags.split())
+
+
+@cache
+def wordlists_digest() -> str:
+    """sha256 over every word list (name and bytes, in name order): what the rules matched against."""
+    folder = resources.files("policies").joinpath("wordlists")
+    digest = hashlib.sha256()
+    for entry in sorted((e for e in folder.iterdir() if e.name.endswith(".txt")), key=lambda e: e.name):
+        digest.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    return "sha256:" + digest.hexdigest()
 
 
 @cache

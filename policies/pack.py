@@ -9,6 +9,7 @@ names the file, the line and the key, because the person reading it is a distric
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import re
 import tomllib
@@ -94,6 +95,9 @@ class Pack:
     source: str  # the file it came from, for messages
     description: str
     rules: tuple[ConfiguredRule, ...]  # sorted by id: the engine's evaluation order
+    # sha256 of the pack's files in ``extends`` order, as text: every decision records it, so a decision
+    # can be replayed with the pack that made it (and a changed pack is seen to be one).
+    digest: str = ""
 
     def rule(self, rule_id: str) -> ConfiguredRule:
         for configured in self.rules:
@@ -143,7 +147,8 @@ def _build(layers: list[_Layer], known: Mapping[str, RuleType] | None) -> Pack:
                 raise _error(layers, (*loc, "requires"), f"no rule has the category {category!r}")
         rule_type = known[rule_id]
         configured.append(ConfiguredRule(rule_type, settings, _options(layers, rule_type, settings.options)))
-    return Pack(parsed.pack.name, layers[-1].source, parsed.pack.description, tuple(configured))
+    digest = "sha256:" + hashlib.sha256("\0".join(layer.text for layer in layers).encode()).hexdigest()
+    return Pack(parsed.pack.name, layers[-1].source, parsed.pack.description, tuple(configured), digest)
 
 
 def _options(layers: list[_Layer], rule_type: RuleType, raw: dict[str, Any]) -> BaseModel | None:

@@ -75,3 +75,24 @@ async def test_keygen_prints_a_key_and_its_public_half(capsys: pytest.CaptureFix
     key = lines[0].split("=", 1)[1].split("#")[0].strip()
     public = lines[1].split("=", 1)[1].strip()
     assert public_text(private_key(key).public_key()) == public
+
+
+async def test_every_decision_names_the_pack_word_lists_and_model_that_made_it(
+    tmp_path: Path, downstream: Downstream, directory: Directory
+) -> None:
+    from archive.records import RecordKind
+    from policies.lexicon import wordlists_digest
+    from policies.pack import load_pack
+    from tests.mail import archive_rows
+
+    pack = tmp_path / "district.toml"
+    pack.write_text('[pack]\nextends = "default"\n\n[rules."content.threat"]\naction = "block"\n')
+    settings = relay_settings(tmp_path, downstream.port, policy={"pack": str(pack)})
+    await asyncio.to_thread(give_passwords, settings, REYES)
+    async with running_relay(settings, directory) as relay:
+        await submit(relay.port("submission"), REYES, [PATEL], compose(REYES, [PATEL]))
+    [decision] = archive_rows(settings.archive.url, RecordKind.DECISION)
+    made_by = decision["payload"]["made_by"]
+    assert made_by == {"pack": load_pack(str(pack)).digest, "wordlists": wordlists_digest()}
+    assert made_by["pack"] != load_pack("default").digest  # the district's own pack is told apart
+    assert decision["payload"]["detectors"]  # the learned model, by digest
