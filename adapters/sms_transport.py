@@ -33,6 +33,7 @@ from gateway.config import Settings
 from gateway.media_links import MediaLinks
 from gateway.models import new_id
 from gateway.outbound import OutboundText, RecipientOutcome, Transport
+from gateway.webhook_token import webhook_token
 
 _PERMANENT = {21211: "not a valid phone number", 21610: "the recipient said STOP to this number",
               21614: "not a mobile number", 21612: "cannot be reached from this number"}  # fmt: skip
@@ -167,13 +168,11 @@ class OutboxTransport:
         return None
 
 
-def sms_transport_from_settings(
-    settings: Settings, media_links: MediaLinks, reserve: Reserve
-) -> Transport | None:
+def sms_transport_from_settings(settings: Settings, reserve: Reserve) -> Transport | None:
     """The relay's SMS provider; None when it has no relay numbers (no SMS channel)."""
     sms = settings.sms
     if not sms.enabled:
         return None
     if sms.provider == "twilio":
-        return TwilioTransport(settings, media_links, reserve)
+        return TwilioTransport(settings, MediaLinks(webhook_token(settings), sms.public_url), reserve)
     return OutboxTransport(Path(sms.provider.removeprefix("outbox:")))

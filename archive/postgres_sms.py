@@ -16,12 +16,11 @@ _SESSION_LOCK = 0x43686173  # pg_advisory_xact_lock key ("Chas"): one session op
 
 async def apply(connection: Any, changes: Changes) -> None:
     for provider_id, message_id in changes.received:
-        try:
-            async with connection.transaction():  # a savepoint: the duplicate is reported, not fatal here
-                await connection.execute(
-                    "INSERT INTO working.received_texts(provider_id, message_id) VALUES ($1, $2)",
-                    provider_id, message_id,
-                )  # fmt: skip
+        try:  # the unit's own savepoint (archive.postgres_commits) rolls back what it wrote before
+            await connection.execute(
+                "INSERT INTO working.received_texts(provider_id, message_id) VALUES ($1, $2)",
+                provider_id, message_id,
+            )  # fmt: skip
         except asyncpg.UniqueViolationError:
             raise Conflict(f"text {provider_id} was already received") from None
     if changes.sms_sessions:

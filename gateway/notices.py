@@ -6,7 +6,7 @@ sent exactly when that commit happened, once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.charset import QP, Charset
 from email.header import Header
@@ -16,6 +16,7 @@ from email.utils import format_datetime, make_msgid
 from zoneinfo import ZoneInfo
 
 from archive.changes import Changes
+from archive.models import QueuedDelivery
 from archive.records import Record, RecordKind
 from gateway import queue
 from gateway.config import Settings
@@ -74,6 +75,30 @@ def queue_relay_mail(
     )
     kind = RecordKind.NOTICE if purpose is Purpose.NOTICE else RecordKind.ALERT
     writer.append(Record(kind, about, {"to": list(to), "subject": subject}))
+
+
+def queue_relay_text(
+    writer: Changes,
+    settings: Settings,
+    *,
+    about: str,
+    relay_number: str,
+    to: str,
+    text: str,
+    now: float,
+    claim: Callable[[QueuedDelivery, float], QueuedDelivery] | None = None,
+) -> QueuedDelivery:
+    """A text the relay writes to a sender (a notice) from one of its numbers, queued inside the
+    caller's commit, claimed by ``claim`` first when this process's workers are to be handed it."""
+    delivery = queue.text_from_relay(
+        writer, message_id=about, relay_number=relay_number, to=to, text=text, now=now,
+        lifetime_seconds=settings.delivery.lifetime_hours * 3600,
+    )  # fmt: skip
+    if claim is not None:
+        delivery = claim(delivery, now)
+    queue.enqueue(writer, delivery)
+    writer.append(Record(RecordKind.NOTICE, about, {"to": [to], "text": text}))
+    return delivery
 
 
 def sender_notice(

@@ -173,14 +173,9 @@ class ReviewDesk:
         words = (
             f"Not sent: a supervisor rejected your text; it was not delivered to anyone. Comment: {comment}"
         )
-        queue.enqueue(
-            changes,
-            queue.text_from_relay(
-                changes, message_id=message_id, relay_number=str(relay), to=phone, text=words, now=now,
-                lifetime_seconds=self.settings.delivery.lifetime_hours * 3600,
-            ),
-        )  # fmt: skip
-        changes.append(Record(RecordKind.NOTICE, message_id, {"to": [phone], "text": words}))
+        notices.queue_relay_text(
+            changes, self.settings, about=message_id, relay_number=str(relay), to=phone, text=words, now=now
+        )
 
     async def _release_time(self, message_id: str, now: float) -> float:
         """Approval re-applies the hour-of-day rules: a message approved at 23:00 still waits for morning."""

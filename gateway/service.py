@@ -181,13 +181,14 @@ async def running_relay(
             stack.push_async_callback(listener.close)
         relay = Relay(settings, directory, store, pipeline, workers, listeners)
         if settings.sms.enabled:
-            downloads = MediaDownloads(settings.sms.account_sid, webhook_token(settings))
+            token = webhook_token(settings)
+            downloads = MediaDownloads(settings.sms.account_sid, token)
             stack.push_async_callback(downloads.close)
             relay.texting = Texting(
                 settings=settings, directory=directory, store=store, pipeline=pipeline, media=downloads
             )
             if settings.web.listen:
-                relay.web_ports = await _serve_web(stack, settings, relay.texting, store)
+                relay.web_ports = await _serve_web(stack, settings, token, relay.texting, store)
         log.info("relay started", listeners={name: relay.port(name) for name in listeners})
         if not smtp.require_tls:
             log.warning("AUTH is offered without TLS (smtp.require_tls = false): development only")
@@ -209,17 +210,17 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
 
 
 async def _serve_web(
-    stack: contextlib.AsyncExitStack, settings: Settings, texting: Texting, store: Store
+    stack: contextlib.AsyncExitStack, settings: Settings, token: str, texting: Texting, store: Store
 ) -> list[int]:
     """The HTTP server: Twilio's webhooks, the MMS media links and the JSON API. Several acceptance
     processes share its port (SO_REUSEPORT)."""
     app = twilio_app(
         texting=texting,
         status=DeliveryStatus(store, EmailFallback(settings, texting.directory, store)),
-        auth_token=webhook_token(settings),
+        auth_token=token,
         public_url=settings.sms.public_url,
         security_event=partial(record_security_event, store),
-        media_links=MediaLinks(webhook_token(settings), settings.sms.public_url),
+        media_links=MediaLinks(token, settings.sms.public_url),
         load_media=store.body,
     )
     app.add_routes(
@@ -254,10 +255,7 @@ async def _start_delivery(
 ) -> DeliveryWorkers:
     transport = transport_from_settings(settings)
     stack.push_async_callback(transport.close)
-    texts = None
-    if settings.sms.enabled:
-        links = MediaLinks(webhook_token(settings), settings.sms.public_url)
-        texts = sms_transport_from_settings(settings, links, store.reserve_send)
+    texts = sms_transport_from_settings(settings, store.reserve_send)
     if texts is not None:
         stack.push_async_callback(texts.close)
     workers = DeliveryWorkers(

@@ -29,7 +29,7 @@ from archive.changes import Changes
 from archive.models import Conflict, OptOut, SmsSession
 from archive.records import Record, RecordKind
 from archive.store import Store
-from gateway import queue
+from gateway import notices
 from gateway.config import Settings
 from gateway.directory import Directory, e164
 from gateway.models import Channel, Media, Receipt, Recipient, Submission, new_id
@@ -360,14 +360,10 @@ class Texting:
     async def _tell(self, to: Party, relay: str, words: str, now: float, *, about: str | None = None) -> None:
         """A text from the relay to a sender, from ``relay``, queued and handed to delivery."""
         writes = Changes()
-        message_id = about or new_id("m-")
-        delivery = queue.text_from_relay(
-            writes, message_id=message_id, relay_number=relay, to=to.phone, text=words, now=now,
-            lifetime_seconds=self.settings.delivery.lifetime_hours * 3600,
+        delivery = notices.queue_relay_text(
+            writes, self.settings, about=about or new_id("m-"), relay_number=relay, to=to.phone, text=words,
+            now=now, claim=self.pipeline.claimed,
         )  # fmt: skip
-        delivery = self.pipeline.claimed(delivery, now)
-        queue.enqueue(writes, delivery)
-        writes.append(Record(RecordKind.NOTICE, message_id, {"to": [to.phone], "text": words}))
         await self.store.commit(writes)
         self.pipeline.wake_delivery([delivery], words.encode())
 
