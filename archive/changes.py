@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from archive.checkpoints import Checkpoint
 from archive.models import OptOut, QueuedDelivery, ReviewEntry, SmsSession, StoredConversation
 from archive.records import Record, body_digest, leaf_hash
+from archive.sealing import openings_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,12 +26,16 @@ class RecordRow:
     canonical: bytes
     leaf_hash: bytes
     record: Record
+    openings: bytes | None  # the sealed values, kept beside the log under the leaf hash (None: none)
 
     @classmethod
     def of(cls, record: Record, recorded_at: str | None = None) -> RecordRow:
         recorded_at = recorded_at or record.recorded_at_text
-        canonical = record.canonical(recorded_at)
-        return cls(str(record.kind), record.message_id, recorded_at, canonical, leaf_hash(canonical), record)
+        sealed = record.sealed()
+        canonical = record.canonical(recorded_at, sealed)
+        openings = openings_bytes(sealed.openings) if sealed.openings else None
+        kind, message_id = str(record.kind), record.message_id
+        return cls(kind, message_id, recorded_at, canonical, leaf_hash(canonical), record, openings)
 
 
 def in_time_order(rows: list[RecordRow], last: str | None) -> list[RecordRow]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +32,7 @@ from archive.models import (
     StoredConversation,
 )
 from archive.postgres_commits import GroupCommit
+from archive.sealing import conversation_needle, opened_payload
 from archive.store import Ready
 
 _MIGRATION_LOCK = 0x43686170  # pg_advisory_xact_lock key: "Chap"
@@ -211,7 +211,10 @@ class PostgresStore:
         if kinds:
             params.append(sorted(kinds))
             where.append(f"kind = ANY(${len(params)}::text[])")
-        sql = "SELECT seq, kind, message_id, recorded_at, canonical FROM evidence.records"
+        sql = (
+            "SELECT seq, kind, message_id, recorded_at, canonical, openings FROM evidence.records"
+            " LEFT JOIN evidence.record_openings USING (leaf_hash)"
+        )
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY seq"
@@ -219,7 +222,11 @@ class PostgresStore:
             sql += f" LIMIT {int(limit)}"
         return [
             ArchivedRecord(
-                r["seq"], r["kind"], r["message_id"], r["recorded_at"], json.loads(r["canonical"])["payload"]
+                r["seq"],
+                r["kind"],
+                r["message_id"],
+                r["recorded_at"],
+                opened_payload(r["canonical"], r["openings"]),
             )
             for r in await self.pool.fetch(sql, *params)
         ]
@@ -254,13 +261,11 @@ class PostgresStore:
     async def used_since(self, conversation: StoredConversation, cutoff: datetime) -> bool:
         if conversation.created_at >= cutoff:
             return True
-        # Canonical JSON has sorted keys and no spaces: a reply's payload holds exactly these bytes.
-        needle = b'"conversation":"' + conversation.token.encode() + b'"'
         found = await self.pool.fetchval(
-            "SELECT 1 FROM evidence.records WHERE kind = 'message' AND recorded_at >= $1"
-            " AND position($2::bytea in canonical) > 0 LIMIT 1",
+            "SELECT 1 FROM evidence.records JOIN evidence.record_openings USING (leaf_hash)"
+            " WHERE kind = 'message' AND recorded_at >= $1 AND position($2::bytea in openings) > 0 LIMIT 1",
             cutoff.astimezone(UTC).isoformat(timespec="microseconds"),
-            needle,
+            conversation_needle(conversation.token),
         )
         return found is not None
 

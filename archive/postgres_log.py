@@ -35,6 +35,13 @@ async def append_records(connection: Any, records: list[RecordRow]) -> None:
         [r.kind for r in rows], [r.message_id for r in rows], [r.recorded_at for r in rows],
         [r.canonical for r in rows], [r.leaf_hash for r in rows], 0 if last is None else last["seq"],
     )  # fmt: skip
+    sealed = [r for r in rows if r.openings is not None]
+    if sealed:
+        await connection.execute(
+            "INSERT INTO evidence.record_openings(leaf_hash, salt, openings)"
+            " SELECT * FROM unnest($1::bytea[], $2::bytea[], $3::bytea[])",
+            [r.leaf_hash for r in sealed], [r.record.salt for r in sealed], [r.openings for r in sealed],
+        )  # fmt: skip
 
 
 async def apply(connection: Any, changes: Changes) -> None:

@@ -1,20 +1,28 @@
 """Archive records and their canonical bytes.
 
-Every record is one leaf of the (future) RFC 9162 Merkle tree: its canonical bytes are deterministic JSON
-(UTF-8, keys sorted, no whitespace; orjson, several times faster than the json module for the five or so
-records every message writes), and its leaf hash is SHA-256(0x00 || canonical). Bodies are stored apart,
-by digest, so the log keeps only hashes and a lawful disposal of a body leaves the tree verifiable.
+Every record is one leaf of the RFC 9162 Merkle tree (``archive.merkle``): its canonical bytes are RFC 8785
+JSON (``archive.canonical``) of ``{"v": 2, "kind", "message_id", "recorded_at", "payload"}``, with its
+personal values sealed as salted commitments (``archive.sealing``), and its leaf hash is
+SHA-256(0x00 || canonical). Bodies are stored apart, by digest, so the log keeps only hashes and a lawful
+disposal of a body, or of a record's openings, leaves the tree verifiable.
+
+Format versions: 2 is this one. A leaf without ``"v"`` is version 1 (sorted-key JSON, nothing sealed,
+undecodable text replaced by U+FFFD); such leaves still verify, since a leaf hash covers the stored bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-import orjson
+from archive.canonical import canonical, escaped
+from archive.sealing import Sealed, seal
+
+FORMAT = 2  # the leaf format, in every leaf as "v"
 
 
 class RecordKind(StrEnum):
@@ -51,37 +59,28 @@ class Record:
     message_id: str | None
     payload: dict[str, Any]
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    salt: bytes = field(default_factory=lambda: os.urandom(16), repr=False)  # for its sealed values
 
     @property
     def recorded_at_text(self) -> str:
         return self.recorded_at.isoformat(timespec="microseconds")
 
-    def canonical(self, recorded_at_text: str | None = None) -> bytes:
-        document = {
-            "kind": str(self.kind),
-            "message_id": self.message_id,
-            "recorded_at": recorded_at_text or self.recorded_at_text,
-            "payload": self.payload,
-        }
-        try:
-            return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError:
-            # A lone surrogate (undecodable bytes carried through a parser) cannot be UTF-8; the exact bytes
-            # are kept in the body store, so the record shows "?" rather than refusing the message.
-            return orjson.dumps(_as_utf8(document), option=orjson.OPT_SORT_KEYS)
+    def sealed(self) -> Sealed:
+        return seal(escaped(self.payload), self.salt)
+
+    def canonical(self, recorded_at_text: str | None = None, sealed: Sealed | None = None) -> bytes:
+        return canonical(
+            {
+                "v": FORMAT,
+                "kind": str(self.kind),
+                "message_id": self.message_id,
+                "recorded_at": recorded_at_text or self.recorded_at_text,
+                "payload": (sealed or self.sealed()).payload,
+            }
+        )
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.canonical())
-
-
-def _as_utf8(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.encode("utf-8", errors="replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {_as_utf8(key): _as_utf8(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_as_utf8(item) for item in value]
-    return value
 
 
 def leaf_hash(canonical: bytes) -> bytes:

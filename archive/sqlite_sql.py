@@ -22,6 +22,7 @@ from archive.models import (
     ReviewEntry,
     StoredConversation,
 )
+from archive.sealing import conversation_needle, opened_payload
 
 _RECORD_COLUMNS = "(kind, message_id, recorded_at, canonical, leaf_hash)"
 _ROWS_PER_INSERT = 200  # 5 parameters a row, well under SQLite's limit of 32766
@@ -143,6 +144,10 @@ def apply(connection: sqlite3.Connection, changes: Changes) -> None:
             f"INSERT INTO records{_RECORD_COLUMNS} VALUES {values}",  # noqa: S608 - placeholders only
             [f for r in rows for f in (r.kind, r.message_id, r.recorded_at, r.canonical, r.leaf_hash)],
         )
+    connection.executemany(
+        "INSERT INTO record_openings(leaf_hash, salt, openings) VALUES (?,?,?)",
+        [(r.leaf_hash, r.record.salt, r.openings) for r in records if r.openings is not None],
+    )
 
 
 def claim_due(
@@ -224,15 +229,18 @@ def records(
     if kinds:
         where.append(f"kind IN ({_marks(kinds)})")
         params.extend(sorted(kinds))
-    sql = "SELECT seq, kind, message_id, recorded_at, canonical FROM records"
+    sql = (
+        "SELECT seq, kind, message_id, recorded_at, canonical, openings FROM records"
+        " LEFT JOIN record_openings USING (leaf_hash)"
+    )
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY seq"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return [
-        ArchivedRecord(seq, kind, message_id, recorded_at, json.loads(canonical)["payload"])
-        for seq, kind, message_id, recorded_at, canonical in connection.execute(sql, params)
+        ArchivedRecord(seq, kind, message_id, recorded_at, opened_payload(canonical, openings))
+        for seq, kind, message_id, recorded_at, canonical, openings in connection.execute(sql, params)
     ]
 
 
@@ -274,12 +282,10 @@ def used_since(connection: sqlite3.Connection, found: StoredConversation, cutoff
     first = _first_record_since(connection, cutoff - _OUT_OF_ORDER)
     if first is None:
         return False
-    # Canonical JSON has sorted keys and no spaces: the reply's payload holds exactly these bytes.
-    needle = b'"conversation":"' + found.token.encode() + b'"'
     reply = connection.execute(
-        "SELECT 1 FROM records WHERE seq >= ? AND kind = 'message' AND recorded_at >= ?"
-        " AND instr(canonical, ?) > 0 LIMIT 1",
-        (first, recorded_at_text(cutoff), needle),
+        "SELECT 1 FROM records JOIN record_openings USING (leaf_hash)"
+        " WHERE seq >= ? AND kind = 'message' AND recorded_at >= ? AND instr(openings, ?) > 0 LIMIT 1",
+        (first, recorded_at_text(cutoff), conversation_needle(found.token)),
     ).fetchone()
     return reply is not None
 

@@ -202,6 +202,8 @@ async def test_a_conversation_stays_open_while_replies_pass_through_it(store: St
         "UPDATE bodies SET size = 0",
         "DELETE FROM bodies",
         "DELETE FROM conversations",
+        "DELETE FROM record_openings",
+        "UPDATE record_openings SET openings = salt",
     ],
 )
 async def test_the_evidence_refuses_changes_behind_the_relays_back(
@@ -209,10 +211,10 @@ async def test_the_evidence_refuses_changes_behind_the_relays_back(
 ) -> None:
     changes = Changes()
     changes.put_body(b"x")
-    changes.append(Record(RecordKind.REFUSAL, None, {"n": 1}))
+    changes.append(Record(RecordKind.REFUSAL, None, {"n": 1, "address": "sam@example.org"}))
     changes.open_conversation(StoredConversation("a" * 24, "m-1", "t", "e", (), (), datetime.now(UTC)))
     await store.commit(changes)
-    with pytest.raises(Exception, match=r"append-only|immutable"):
+    with pytest.raises(Exception, match=r"append-only|immutable|only by a recorded disposal"):
         raw_sql(archive_url(tmp_path), statement)
     assert await store.count_records() == 1
 

@@ -1,0 +1,140 @@
+"""Personal data enters a leaf as a salted commitment, so it can be disposed of and every proof still holds.
+
+A record's addresses, phone numbers, subjects, texts, quoted evidence, reasons that quote them and
+conversation tokens are personal data or capabilities. The leaf keeps, in place of each such value,
+``{"$sealed": "sha256:<hex>"}``: the hash of the record's salt, the value's JSON pointer and the value's
+canonical bytes. The values and the salt (the record's *openings*) are kept beside the log, not in it. A
+lawful disposal deletes the openings; the leaf, and so the tree and every proof, is unchanged, and the
+value can no longer be recovered or confirmed by guessing (the salt is gone with it).
+
+Which values are personal is decided by the key they sit under (``PERSONAL``). Under such a key a dict,
+or a list of dicts, is walked into (a party's ``person_id`` and ``role`` stay clear: retention, legal hold
+and search by person need them); anything else but null is sealed whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from archive.canonical import canonical, restore
+
+SEALED = "$sealed"
+
+PERSONAL = frozenset(
+    {
+        "address",
+        "addresses",
+        "comment",
+        "conversation",
+        "detail",
+        "envelope_from",
+        "evidence",
+        "filename",
+        "from",
+        "instead_of",
+        "peer",
+        "phone",
+        "query",
+        "reason",
+        "recipient",
+        "recipients",
+        "sender",
+        "staff_email",
+        "subject",
+        "text",
+        "to",
+        "token",
+        "why",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Sealed:
+    payload: Any  # the payload as the leaf holds it: commitments in place of personal values
+    openings: dict[str, Any]  # JSON pointer -> the value it seals
+
+
+def seal(payload: Any, salt: bytes) -> Sealed:
+    openings: dict[str, Any] = {}
+
+    def walk(value: Any, pointer: str, personal: bool) -> Any:
+        if isinstance(value, dict):
+            return {k: walk(item, f"{pointer}/{_token(k)}", k in PERSONAL) for k, item in value.items()}
+        if personal and value is not None and not _list_of_dicts(value):
+            openings[pointer] = value
+            return {SEALED: commitment(salt, pointer, value)}
+        if isinstance(value, list | tuple):
+            return [walk(item, f"{pointer}/{n}", False) for n, item in enumerate(value)]
+        return value
+
+    return Sealed(walk(payload, "", False), openings)
+
+
+def commitment(salt: bytes, pointer: str, value: Any) -> str:
+    digest = hashlib.sha256(salt + pointer.encode() + b"\x00" + canonical(value))
+    return "sha256:" + digest.hexdigest()
+
+
+def reopen(payload: Any, openings: dict[str, Any]) -> Any:
+    """The payload with its sealed values back (restored to the strings they were), or None for each one
+    whose opening was disposed of."""
+
+    def walk(value: Any, pointer: str) -> Any:
+        if isinstance(value, dict):
+            if len(value) == 1 and SEALED in value:
+                return openings.get(pointer)
+            return {key: walk(item, f"{pointer}/{_token(key)}") for key, item in value.items()}
+        if isinstance(value, list):
+            return [walk(item, f"{pointer}/{n}") for n, item in enumerate(value)]
+        return value
+
+    return restore(walk(payload, ""))
+
+
+def openings_bytes(openings: dict[str, Any]) -> bytes:
+    return orjson.dumps(openings)
+
+
+def openings_from(stored: bytes | None) -> dict[str, Any]:
+    return {} if stored is None else dict(orjson.loads(stored))
+
+
+def mismatched(payload: Any, salt: bytes, openings: dict[str, Any]) -> list[str]:
+    """The pointers whose kept value is not the one the leaf committed to (someone changed it)."""
+    return [p for p, value in openings.items() if _at(payload, p) != {SEALED: commitment(salt, p, value)}]
+
+
+def _at(document: Any, pointer: str) -> Any:
+    for token in pointer.split("/")[1:]:
+        key = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(document, list):
+            document = document[int(key)] if key.isdigit() and int(key) < len(document) else None
+        elif isinstance(document, dict):
+            document = document.get(key)
+        else:
+            return None
+    return document
+
+
+def _token(key: str) -> str:
+    """A key as a JSON pointer (RFC 6901) names it."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _list_of_dicts(value: Any) -> bool:
+    return isinstance(value, list | tuple) and bool(value) and all(isinstance(item, dict) for item in value)
+
+
+def opened_payload(canonical: bytes, openings: bytes | None) -> Any:
+    """A stored record's payload as it was written, as far as its openings are still kept."""
+    return reopen(orjson.loads(canonical)["payload"], openings_from(openings))
+
+
+def conversation_needle(token: str) -> bytes:
+    """What a message record's openings hold when it continues this conversation (they are compact JSON)."""
+    return b'"/conversation":"' + token.encode() + b'"'
