@@ -13,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from archive.checkpoints import Checkpoint
-from archive.models import OptOut, QueuedDelivery, ReviewEntry, SmsSession, StoredConversation
+from archive.models import (
+    Disposal,
+    LegalHold,
+    OptOut,
+    QueuedDelivery,
+    ReviewEntry,
+    SmsSession,
+    StoredConversation,
+)
 from archive.records import Record, body_digest, leaf_hash
 from archive.sealing import openings_bytes
 
@@ -97,6 +105,10 @@ class Changes:
     opt_outs: list[OptOut] = field(default_factory=list)
     received: list[tuple[str, str | None]] = field(default_factory=list)
     checkpoints: list[Checkpoint] = field(default_factory=list)
+    # Retention: legal holds placed and released (hold id, by whom, when), and lawful disposals.
+    holds: list[LegalHold] = field(default_factory=list)
+    releases: list[tuple[str, str, str]] = field(default_factory=list)
+    disposals: list[Disposal] = field(default_factory=list)
 
     def append(self, record: Record) -> None:
         self.records.append(RecordRow.of(record))
@@ -139,3 +151,14 @@ class Changes:
     def receive_once(self, provider_id: str, message_id: str | None) -> None:
         """Guarded: a provider's id for an inbound text is taken once (its webhook may come again)."""
         self.received.append((provider_id, message_id))
+
+    def place_hold(self, hold: LegalHold) -> None:
+        self.holds.append(hold)
+
+    def release_hold(self, hold_id: str, by: str, at: str) -> None:
+        """Guarded: the hold must still be in force."""
+        self.releases.append((hold_id, by, at))
+
+    def dispose(self, disposal: Disposal) -> None:
+        """Remove bodies and openings for good; the unit must also append the record that says so."""
+        self.disposals.append(disposal)

@@ -122,3 +122,33 @@ class ArchivedRecord:
 class Conflict(Exception):
     """A guarded change found its row otherwise than expected (a claim lost to another worker, a review
     already decided): the whole unit of work is rolled back."""
+
+
+@dataclass(frozen=True, slots=True)
+class LegalHold:
+    """Keeps whatever it covers from any disposal until released: every message a person sent or received
+    (scope ``person``, subject a sourcedId) or one message (scope ``message``), for a named case."""
+
+    hold_id: str
+    case_name: str
+    scope: str  # person | message
+    subject: str
+    placed_by: str
+    placed_at: str
+    released_by: str | None = None
+    released_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Disposal:
+    """What a lawful disposal removes: bodies by digest and records' openings by leaf hash (the leaves stay,
+    so every proof still holds), and the finished working state of these messages (copies, reviews)."""
+
+    bodies: tuple[str, ...]
+    openings: tuple[bytes, ...]
+    message_ids: tuple[str, ...]
+    disposed_at: str
+
+    def items(self) -> list[str]:
+        """How the disposals table names each thing removed."""
+        return [f"body:{d}" for d in self.bodies] + [f"openings:{leaf.hex()}" for leaf in self.openings]

@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 
 from archive import postgres_log as log_sql
+from archive import postgres_retention as retention_sql
 from archive import postgres_sms as sms_sql
 from archive.changes import Changes
 from archive.checkpoints import Checkpoint
@@ -25,6 +26,7 @@ from archive.migrations import migrations
 from archive.models import (
     ArchivedRecord,
     Conflict,
+    LegalHold,
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
@@ -32,6 +34,7 @@ from archive.models import (
     StoredConversation,
 )
 from archive.postgres_commits import GroupCommit
+from archive.records import recorded_at_text
 from archive.sealing import conversation_needle, opened_payload
 from archive.store import Ready
 
@@ -202,9 +205,19 @@ class PostgresStore:
         return None if row is None else _delivery(row)
 
     async def records(
-        self, *, message_ids: Collection[str] = (), kinds: Collection[str] = (), limit: int | None = None
+        self,
+        *,
+        message_ids: Collection[str] = (),
+        kinds: Collection[str] = (),
+        limit: int | None = None,
+        after: int = 0,
+        before: str | None = None,
     ) -> list[ArchivedRecord]:
-        where, params = [], []
+        where: list[str] = ["seq > $1"]
+        params: list[object] = [after]
+        if before is not None:
+            params.append(before)
+            where.append(f"recorded_at < ${len(params)}")
         if message_ids:
             params.append(sorted(message_ids))
             where.append(f"message_id = ANY(${len(params)}::text[])")
@@ -215,9 +228,7 @@ class PostgresStore:
             "SELECT seq, kind, message_id, recorded_at, canonical, openings FROM evidence.records"
             " LEFT JOIN evidence.record_openings USING (leaf_hash)"
         )
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY seq"
+        sql += " WHERE " + " AND ".join(where) + " ORDER BY seq"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [
@@ -264,7 +275,7 @@ class PostgresStore:
         found = await self.pool.fetchval(
             "SELECT 1 FROM evidence.records JOIN evidence.record_openings USING (leaf_hash)"
             " WHERE kind = 'message' AND recorded_at >= $1 AND position($2::bytea in openings) > 0 LIMIT 1",
-            cutoff.astimezone(UTC).isoformat(timespec="microseconds"),
+            recorded_at_text(cutoff),
             conversation_needle(conversation.token),
         )
         return found is not None
@@ -299,6 +310,20 @@ class PostgresStore:
     async def opted_out(self, phones: Collection[str]) -> set[tuple[str, str]]:
         async with self.pool.acquire() as connection:
             return await sms_sql.opted_out(connection, phones)
+
+    async def legal_holds(self, *, in_force: bool = True) -> list[LegalHold]:
+        async with self.pool.acquire() as connection:
+            return await retention_sql.legal_holds(connection, in_force)
+
+    async def sealed_leaves(
+        self, message_ids: Collection[str], *, unlinked_before: str | None
+    ) -> list[bytes]:
+        async with self.pool.acquire() as connection:
+            return await retention_sql.sealed_leaves(connection, message_ids, unlinked_before)
+
+    async def disposed(self, items: Collection[str]) -> set[str]:
+        async with self.pool.acquire() as connection:
+            return await retention_sql.disposed(connection, items)
 
     async def log_entries(self, after: int, limit: int) -> list[LogEntry]:
         async with self.pool.acquire() as connection:
@@ -368,6 +393,7 @@ async def _apply(connection: Any, changes: Changes) -> None:
         if status != "UPDATE 1":
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
     await sms_sql.apply(connection, changes)
+    await retention_sql.apply(connection, changes)
     await log_sql.apply(connection, changes)
     # The records are not written here: the group's go in together, last (archive.postgres_commits).
 

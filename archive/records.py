@@ -47,6 +47,14 @@ class RecordKind(StrEnum):
     SMS_SESSION = "sms.session.opened"  # a masked-number conversation bound to a relay number
     SMS_REFUSAL = "sms.refusal"  # a text not taken: from a stranger, to no one known, with nothing to send
     SMS_KEYWORD = "sms.keyword"  # STOP, START or HELP from a phone, on one relay number
+    HOLD_PLACED = "legal_hold.placed"  # a case's legal hold on a person's messages, or on one message
+    HOLD_RELEASED = "legal_hold.released"
+    DISPOSED = "archive.disposed"  # bodies and sealed values lawfully removed; the leaves stay
+
+
+def recorded_at_text(when: datetime) -> str:
+    """A time as records keep it (UTC, to the microsecond), so that times compare as text."""
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def body_digest(content: bytes) -> str:
@@ -63,7 +71,7 @@ class Record:
 
     @property
     def recorded_at_text(self) -> str:
-        return self.recorded_at.isoformat(timespec="microseconds")
+        return recorded_at_text(self.recorded_at)
 
     def sealed(self) -> Sealed:
         return seal(escaped(self.payload), self.salt)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from archive import sqlite_log as log_sql
+from archive import sqlite_retention as retention_sql
 from archive import sqlite_sms as sms_sql
 from archive import sqlite_sql as sql
 from archive.changes import Changes
@@ -37,6 +38,7 @@ from archive.checkpoints import Checkpoint
 from archive.doorbell import SocketDoorbell
 from archive.models import (
     ArchivedRecord,
+    LegalHold,
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
@@ -129,9 +131,30 @@ class SqliteStore:
         return await self._submit(self._reads, lambda c: sql.copy_by_provider(c, provider_id))
 
     async def records(
-        self, *, message_ids: Collection[str] = (), kinds: Collection[str] = (), limit: int | None = None
+        self,
+        *,
+        message_ids: Collection[str] = (),
+        kinds: Collection[str] = (),
+        limit: int | None = None,
+        after: int = 0,
+        before: str | None = None,
     ) -> list[ArchivedRecord]:
-        return await self._submit(self._reads, lambda c: sql.records(c, message_ids, kinds, limit))
+        return await self._submit(
+            self._reads, lambda c: sql.records(c, message_ids, kinds, limit, after=after, before=before)
+        )
+
+    async def legal_holds(self, *, in_force: bool = True) -> list[LegalHold]:
+        return await self._submit(self._reads, lambda c: retention_sql.legal_holds(c, in_force))
+
+    async def sealed_leaves(
+        self, message_ids: Collection[str], *, unlinked_before: str | None
+    ) -> list[bytes]:
+        return await self._submit(
+            self._reads, lambda c: retention_sql.sealed_leaves(c, message_ids, unlinked_before)
+        )
+
+    async def disposed(self, items: Collection[str]) -> set[str]:
+        return await self._submit(self._reads, lambda c: retention_sql.disposed(c, items))
 
     async def count_records(self, kind: str | None = None) -> int:
         return await self._submit(self._reads, lambda c: sql.count_records(c, kind))

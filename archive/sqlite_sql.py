@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from archive import sqlite_log as log_sql
+from archive import sqlite_retention as retention_sql
 from archive import sqlite_sms as sms_sql
 from archive.changes import Changes, in_time_order
 from archive.migrations import migrations
@@ -22,6 +23,7 @@ from archive.models import (
     ReviewEntry,
     StoredConversation,
 )
+from archive.records import recorded_at_text
 from archive.sealing import conversation_needle, opened_payload
 
 _RECORD_COLUMNS = "(kind, message_id, recorded_at, canonical, leaf_hash)"
@@ -132,6 +134,7 @@ def apply(connection: sqlite3.Connection, changes: Changes) -> None:
         if cursor.rowcount != 1:
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
     sms_sql.apply(connection, changes)
+    retention_sql.apply(connection, changes)
     log_sql.apply(connection, changes)
     if not changes.records:
         return
@@ -220,9 +223,19 @@ def copy_by_provider(connection: sqlite3.Connection, provider_id: str) -> Queued
 
 
 def records(
-    connection: sqlite3.Connection, message_ids: Collection[str], kinds: Collection[str], limit: int | None
+    connection: sqlite3.Connection,
+    message_ids: Collection[str],
+    kinds: Collection[str],
+    limit: int | None,
+    *,
+    after: int = 0,
+    before: str | None = None,
 ) -> list[ArchivedRecord]:
-    where, params = [], []
+    where: list[str] = ["seq > ?"]
+    params: list[object] = [after]
+    if before is not None:
+        where.append("recorded_at < ?")
+        params.append(before)
     if message_ids:
         where.append(f"message_id IN ({_marks(message_ids)})")
         params.extend(sorted(message_ids))
@@ -233,9 +246,7 @@ def records(
         "SELECT seq, kind, message_id, recorded_at, canonical, openings FROM records"
         " LEFT JOIN record_openings USING (leaf_hash)"
     )
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY seq"
+    sql += " WHERE " + " AND ".join(where) + " ORDER BY seq"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return [
@@ -316,10 +327,6 @@ def _recorded_at(connection: sqlite3.Connection, seq: int) -> str:
         "SELECT recorded_at FROM records WHERE seq >= ? ORDER BY seq LIMIT 1", (seq,)
     ).fetchone()
     return str(row[0])
-
-
-def recorded_at_text(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="microseconds")  # as archive.records writes it
 
 
 def review(connection: sqlite3.Connection, message_id: str) -> ReviewEntry | None:

@@ -18,6 +18,7 @@ from archive.changes import Changes
 from archive.checkpoints import Checkpoint
 from archive.models import (
     ArchivedRecord,
+    LegalHold,
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
@@ -30,9 +31,16 @@ Ready = tuple[QueuedDelivery, bytes | None]  # a copy claimed, with the original
 
 class EvidenceLog(Protocol):
     async def records(
-        self, *, message_ids: Collection[str] = (), kinds: Collection[str] = (), limit: int | None = None
+        self,
+        *,
+        message_ids: Collection[str] = (),
+        kinds: Collection[str] = (),
+        limit: int | None = None,
+        after: int = 0,
+        before: str | None = None,
     ) -> list[ArchivedRecord]:
-        """Records in log order, of these messages and kinds (empty: any)."""
+        """Records in log order, of these messages and kinds (empty: any), with index above ``after`` and,
+        if given, recorded before ``before`` (ISO time)."""
         ...
 
     async def count_records(self, kind: str | None = None) -> int: ...
@@ -48,6 +56,21 @@ class EvidenceLog(Protocol):
 
 class Bodies(Protocol):
     async def body(self, digest: str) -> bytes | None: ...
+
+
+class Retention(Protocol):
+    async def legal_holds(self, *, in_force: bool = True) -> list[LegalHold]: ...
+
+    async def sealed_leaves(
+        self, message_ids: Collection[str], *, unlinked_before: str | None
+    ) -> list[bytes]:
+        """The leaf hashes, with openings still kept, of these messages' records and of the records tied
+        to no message made before ``unlinked_before`` (ISO time; None: none of those)."""
+        ...
+
+    async def disposed(self, items: Collection[str]) -> set[str]:
+        """Which of these (``Disposal.items`` names) were disposed of already."""
+        ...
 
 
 class DeliveryQueue(Protocol):
@@ -121,7 +144,7 @@ class Doorbell(Protocol):
     async def close(self) -> None: ...
 
 
-class Store(EvidenceLog, Bodies, DeliveryQueue, Conversations, Reviews, SmsState, Protocol):
+class Store(EvidenceLog, Bodies, Retention, DeliveryQueue, Conversations, Reviews, SmsState, Protocol):
     newly_applied: list[str]  # the schema migrations this store's start applied
 
     async def start(self) -> None:

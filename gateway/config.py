@@ -95,6 +95,8 @@ class Archive(Section):
     # Where every checkpoint is also appended, out of the database administrator's reach (another
     # volume, a WORM mount): `archive verify` holds the archive to it.
     witness: Path | None = None
+    # The retention schedule: `archive purge` disposes of what is older and under no legal hold.
+    retention_years: int = Field(default=7, ge=1, le=100)
 
     def signing_key(self) -> str | None:
         return secret(self.checkpoint_key, self.checkpoint_key_file)

@@ -11,26 +11,27 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import json
 import sys
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from archive import merkle
-from archive.backends import open_store
 from archive.checkpoints import new_key_text, private_key, public_key, public_text
 from archive.records import leaf_hash
 from archive.store import Store
-from gateway.config import ConfigError, Settings, load_settings
+from gateway.commands import retention_cmd
+from gateway.commands.running import with_store
+from gateway.config import ConfigError, load_settings
 from gateway.evidence import EvidenceError, Notary, entries, verify
 
 T = TypeVar("T")
 
 
 def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    archive = groups.add_parser("archive", help="the archive as evidence: checkpoints, verify, proofs")
+    archive = groups.add_parser(
+        "archive", help="the archive as evidence: checkpoints, verify, proofs, legal holds, retention"
+    )
     actions = archive.add_subparsers(dest="action", required=True)
     actions.add_parser("keygen", help="print a new checkpoint key and its public half").set_defaults(
         run=_keygen
@@ -45,6 +46,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     proving.add_argument("seq", nargs="?", type=int, help="the record (its index, from 1)")
     proving.add_argument("--consistency", type=int, metavar="OLD", help="from the checkpoint of OLD records")
     proving.set_defaults(run=_prove)
+    retention_cmd.add_actions(actions)
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -60,7 +62,7 @@ def _checkpoint(args: argparse.Namespace) -> int:
     if key is None:
         raise ConfigError("[archive] checkpoint_key (or checkpoint_key_file) is not set")
     try:
-        made = _with_store(
+        made = with_store(
             settings, lambda store: Notary(store, private_key(key), settings.archive.witness).checkpoint()
         )
     except EvidenceError as error:
@@ -75,7 +77,7 @@ def _verify(args: argparse.Namespace) -> int:
     text = args.public_key or settings.archive.checkpoint_public_key
     key = settings.archive.signing_key()
     public = public_key(text) if text else (private_key(key).public_key() if key else None)
-    verdict = _with_store(settings, lambda store: verify(store, public, settings.archive.witness))
+    verdict = with_store(settings, lambda store: verify(store, public, settings.archive.witness))
     for problem in verdict.problems:
         print(problem)
     unsigned = "" if public is not None else " (signatures not checked: no public key)"
@@ -113,20 +115,8 @@ def _prove(args: argparse.Namespace) -> int:
             }
         return answer
 
-    print(json.dumps(_with_store(settings, prove), indent=2))
+    print(json.dumps(with_store(settings, prove), indent=2))
     return 0
-
-
-def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    async def run() -> T:
-        store = open_store(settings.archive.url)
-        await store.start()
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
 
 
 def _b64(data: bytes) -> str:

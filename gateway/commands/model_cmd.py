@@ -9,7 +9,6 @@ district can retrain on its own decisions.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 import time
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from archive.backends import open_store
+from gateway.commands.running import with_store
 from gateway.config import load_settings
 from gateway.review_export import reviewed_examples
 from policies.learned.model import packaged_path
@@ -118,16 +117,8 @@ def _share(part: Any, whole: Any) -> str:
 def _export(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
 
-    async def run() -> list[dict[str, Any]]:
-        store = open_store(settings.archive.url)
-        await store.start()
-        try:
-            return await reviewed_examples(store)
-        finally:
-            await store.close()
-
     try:
-        lines = asyncio.run(run())
+        lines = with_store(settings, reviewed_examples)
     except Exception as exc:  # the store's own errors differ by backend; all say why
         print(f"chaperone: cannot read the archive: {exc}", file=sys.stderr)
         return 1
