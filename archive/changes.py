@@ -19,6 +19,7 @@ from archive.models import (
     OptOut,
     QueuedDelivery,
     ReviewEntry,
+    SearchEntry,
     SmsSession,
     StoredConversation,
 )
@@ -109,6 +110,7 @@ class Changes:
     holds: list[LegalHold] = field(default_factory=list)
     releases: list[tuple[str, str, str]] = field(default_factory=list)
     disposals: list[Disposal] = field(default_factory=list)
+    indexed: list[SearchEntry] = field(default_factory=list)  # the search index's view of new messages
 
     def append(self, record: Record) -> None:
         self.records.append(RecordRow.of(record))
@@ -162,3 +164,6 @@ class Changes:
     def dispose(self, disposal: Disposal) -> None:
         """Remove bodies and openings for good; the unit must also append the record that says so."""
         self.disposals.append(disposal)
+
+    def index_message(self, entry: SearchEntry) -> None:
+        self.indexed.append(entry)

@@ -152,3 +152,57 @@ class Disposal:
     def items(self) -> list[str]:
         """How the disposals table names each thing removed."""
         return [f"body:{d}" for d in self.bodies] + [f"openings:{leaf.hex()}" for leaf in self.openings]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchEntry:
+    """One message as the search index holds it: a view rebuilt from the archive, never evidence. Its
+    ``keys`` are what scopes and filters match: ``person:<sourcedId>`` for every party (sender, recipients,
+    their students' guardians) and ``school:<org sourcedId>`` for their schools."""
+
+    message_id: str
+    recorded_at: str
+    channel: str  # email | sms
+    direction: str  # from_staff | to_staff
+    action: str  # deliver | defer | flag | hold | block
+    categories: tuple[str, ...]
+    sender_id: str
+    keys: tuple[str, ...]
+    thread: str  # the message that began the conversation (its own id when it began one)
+    subject: str
+    body: str
+    attachments: str  # file names, space-separated
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What a search asks: words (every one, or a "quoted phrase"), and filters that must all hold. ``scope``
+    is the searcher's window (any of these keys; None: everything), set by who asks, never by the query."""
+
+    words: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()  # every one of these (a staff member, a student, a guardian, a school)
+    scope: tuple[str, ...] | None = None
+    channel: str | None = None
+    direction: str | None = None
+    actions: tuple[str, ...] = ()
+    category: str | None = None
+    thread: str | None = None
+    since: str | None = None  # recorded at or after (ISO time)
+    until: str | None = None  # recorded before
+    limit: int = 50
+    older_than: int | None = None  # the next page: entries before this one (SearchHit.entry)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    entry: int  # its place in the index, newest highest (a page's cursor)
+    message_id: str
+    recorded_at: str
+    channel: str
+    direction: str
+    action: str
+    categories: tuple[str, ...]
+    sender_id: str
+    keys: tuple[str, ...]
+    thread: str
+    subject: str

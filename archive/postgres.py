@@ -19,6 +19,7 @@ import asyncpg
 
 from archive import postgres_log as log_sql
 from archive import postgres_retention as retention_sql
+from archive import postgres_search as search_sql
 from archive import postgres_sms as sms_sql
 from archive.changes import Changes
 from archive.checkpoints import Checkpoint
@@ -30,6 +31,8 @@ from archive.models import (
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
+    SearchHit,
+    SearchQuery,
     SmsSession,
     StoredConversation,
 )
@@ -311,6 +314,10 @@ class PostgresStore:
         async with self.pool.acquire() as connection:
             return await sms_sql.opted_out(connection, phones)
 
+    async def search(self, query: SearchQuery) -> list[SearchHit]:
+        async with self.pool.acquire() as connection:
+            return await search_sql.search(connection, query)
+
     async def legal_holds(self, *, in_force: bool = True) -> list[LegalHold]:
         async with self.pool.acquire() as connection:
             return await retention_sql.legal_holds(connection, in_force)
@@ -394,6 +401,7 @@ async def _apply(connection: Any, changes: Changes) -> None:
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
     await sms_sql.apply(connection, changes)
     await retention_sql.apply(connection, changes)
+    await search_sql.apply(connection, changes)
     await log_sql.apply(connection, changes)
     # The records are not written here: the group's go in together, last (archive.postgres_commits).
 

@@ -50,6 +50,10 @@ class RecordKind(StrEnum):
     HOLD_PLACED = "legal_hold.placed"  # a case's legal hold on a person's messages, or on one message
     HOLD_RELEASED = "legal_hold.released"
     DISPOSED = "archive.disposed"  # bodies and sealed values lawfully removed; the leaves stay
+    SEARCHED = "archive.searched"  # who searched the archive, for what, and which messages it showed
+    VIEWED = "archive.viewed"  # who opened which thread
+    REFUSED_VIEW = "archive.view_refused"  # who asked for a thread outside their window
+    EXPORTED = "archive.exported"  # who exported which messages, as a case file
 
 
 def recorded_at_text(when: datetime) -> str:

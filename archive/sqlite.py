@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from archive import sqlite_log as log_sql
 from archive import sqlite_retention as retention_sql
+from archive import sqlite_search as search_sql
 from archive import sqlite_sms as sms_sql
 from archive import sqlite_sql as sql
 from archive.changes import Changes
@@ -42,6 +43,8 @@ from archive.models import (
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
+    SearchHit,
+    SearchQuery,
     SmsSession,
     StoredConversation,
 )
@@ -142,6 +145,9 @@ class SqliteStore:
         return await self._submit(
             self._reads, lambda c: sql.records(c, message_ids, kinds, limit, after=after, before=before)
         )
+
+    async def search(self, query: SearchQuery) -> list[SearchHit]:
+        return await self._submit(self._reads, lambda c: search_sql.search(c, query))
 
     async def legal_holds(self, *, in_force: bool = True) -> list[LegalHold]:
         return await self._submit(self._reads, lambda c: retention_sql.legal_holds(c, in_force))

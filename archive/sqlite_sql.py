@@ -13,6 +13,7 @@ from typing import Any
 
 from archive import sqlite_log as log_sql
 from archive import sqlite_retention as retention_sql
+from archive import sqlite_search as search_sql
 from archive import sqlite_sms as sms_sql
 from archive.changes import Changes, in_time_order
 from archive.migrations import migrations
@@ -135,6 +136,7 @@ def apply(connection: sqlite3.Connection, changes: Changes) -> None:
             raise Conflict(f"copy {u.delivery_id} is no longer as this worker left it")
     sms_sql.apply(connection, changes)
     retention_sql.apply(connection, changes)
+    search_sql.apply(connection, changes)
     log_sql.apply(connection, changes)
     if not changes.records:
         return

@@ -22,6 +22,8 @@ from archive.models import (
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
+    SearchHit,
+    SearchQuery,
     SmsSession,
     StoredConversation,
 )
@@ -56,6 +58,12 @@ class EvidenceLog(Protocol):
 
 class Bodies(Protocol):
     async def body(self, digest: str) -> bytes | None: ...
+
+
+class Search(Protocol):
+    async def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Messages the index finds, newest first (a thread: oldest first), at most ``query.limit``."""
+        ...
 
 
 class Retention(Protocol):
@@ -144,7 +152,9 @@ class Doorbell(Protocol):
     async def close(self) -> None: ...
 
 
-class Store(EvidenceLog, Bodies, Retention, DeliveryQueue, Conversations, Reviews, SmsState, Protocol):
+class Store(
+    EvidenceLog, Bodies, Search, Retention, DeliveryQueue, Conversations, Reviews, SmsState, Protocol
+):
     newly_applied: list[str]  # the schema migrations this store's start applied
 
     async def start(self) -> None:

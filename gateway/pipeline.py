@@ -30,6 +30,7 @@ from gateway.directory import Directory
 from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
 from gateway.headers import split_message
 from gateway.models import Channel, Copy, Purpose, Receipt, Submission, new_id
+from gateway.search_index import concerned, search_entry
 from gateway.text_plan import gist
 from policies.decision import Action, Decision
 from policies.message import Message
@@ -51,6 +52,7 @@ class Accepted:
     decision: Decision
     fanout: FanoutPlan
     conversation_token: str | None = None  # set on replies: the conversation they continue
+    thread: str | None = None  # the message that began the conversation, if not this one
 
 
 class Pipeline:
@@ -108,6 +110,7 @@ class Pipeline:
                 submission.sender, staff, conversation.member_ids, self.directory, self.settings.fanout
             ),
             conversation_token=conversation.token,
+            thread=conversation.message_id,
         )
 
     async def accept(
@@ -116,20 +119,22 @@ class Pipeline:
         plan: Callable[[], FanoutPlan],
         *,
         conversation_token: str | None = None,
+        thread: str | None = None,
         writes: Changes | None = None,
     ) -> Receipt:
         """Decide on a message and commit it with its planned copies in one unit: ``writes`` holds what
-        the edge's own service adds to that unit (a text's session and its provider id, taken once)."""
+        the edge's own service adds to that unit (a text's session and its provider id, taken once).
+        ``thread`` names what the message continues (a conversation's first message, a text session)."""
         writes = Changes() if writes is None else writes
         structlog.contextvars.bind_contextvars(message_id=submission.message_id)
         try:
             envelope, message, decision = await self._decide(submission)
             if decision.action is Action.BLOCK:
-                self._record_refusal(writes, submission, envelope, message, decision)
+                self._record_refusal(writes, submission, envelope, message, decision, thread)
                 await self.store.commit(writes)
                 log.info("message blocked", rules=[f.rule for f in decision.findings])
                 return _receipt(submission.message_id, decision)
-            accepted = Accepted(submission, envelope, message, decision, plan(), conversation_token)
+            accepted = Accepted(submission, envelope, message, decision, plan(), conversation_token, thread)
             ready = self._commit(writes, accepted)
             await self.store.commit(writes)
             log.info("message accepted", action=str(decision.action), copies=len(accepted.fanout.copies))
@@ -180,9 +185,9 @@ class Pipeline:
         with the bytes it is made from (the message's, or the copy's own)."""
         submission, decision = accepted.submission, accepted.decision
         digest = self._record_message(
-            writer, submission, accepted.envelope, accepted.message, accepted.conversation_token
-        )
-        writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
+            writer, submission, accepted.envelope, accepted.message, decision, accepted.thread,
+            accepted.conversation_token,
+        )  # fmt: skip
         for unreachable in accepted.fanout.unreachable:
             writer.append(
                 Record(
@@ -335,36 +340,45 @@ class Pipeline:
         submission: Submission,
         envelope: Any,
         message: Message,
+        decision: Decision,
+        thread: str | None,
         conversation_token: str | None = None,
     ) -> str:
+        """The message and decision records, the body and the search index's entry."""
         digest = writer.put_body(submission.raw)
         for media in submission.media:  # an MMS's files, content-addressed beside it
             writer.put_body(media.content)
-        writer.append(
-            Record(
-                RecordKind.MESSAGE,
-                submission.message_id,
-                {
-                    "channel": str(submission.channel),
-                    "body_digest": digest,
-                    "size": len(submission.raw),
-                    "received_at": submission.received_at.isoformat(),
-                    "peer": submission.peer,
-                    "envelope_from": submission.envelope_from,
-                    "sender": _party(submission.sender, submission.envelope_from),
-                    "recipients": [_party(r.person, r.address) for r in submission.recipients],
-                    "subject": message.subject,
-                    **self.channels[submission.channel].record_fields(envelope),
-                    "attachments": [
-                        {"filename": a.filename, "content_type": a.content_type, "size": a.size}
-                        for a in message.attachments
-                    ],
-                    "conversation": conversation_token,
-                    # A reply's SPF/DKIM/DMARC result (None for staff, who sign in): why it was held.
-                    "sender_auth": submission.sender_auth,
-                },
-            )
+        recipients = [r.person for r in submission.recipients]
+        record = Record(
+            RecordKind.MESSAGE,
+            submission.message_id,
+            {
+                "channel": str(submission.channel),
+                "body_digest": digest,
+                "size": len(submission.raw),
+                "received_at": submission.received_at.isoformat(),
+                "peer": submission.peer,
+                "envelope_from": submission.envelope_from,
+                "sender": _party(submission.sender, submission.envelope_from),
+                "recipients": [_party(r.person, r.address) for r in submission.recipients],
+                "subject": message.subject,
+                **self.channels[submission.channel].record_fields(envelope),
+                "attachments": [
+                    {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                    for a in message.attachments
+                ],
+                "conversation": conversation_token,
+                "thread": thread or submission.message_id,
+                **concerned(submission.sender, recipients, self.directory),
+                # A reply's SPF/DKIM/DMARC result (None for staff, who sign in): why it was held.
+                "sender_auth": submission.sender_auth,
+            },
         )
+        writer.append(record)
+        decided = decision.to_json()
+        writer.append(Record(RecordKind.DECISION, submission.message_id, decided))
+        at = record.recorded_at_text
+        writer.index_message(search_entry(submission.message_id, at, record.payload, decided, message.body))
         return digest
 
     def _record_refusal(
@@ -374,9 +388,9 @@ class Pipeline:
         envelope: Any,
         message: Message,
         decision: Decision,
+        thread: str | None,
     ) -> None:
-        self._record_message(writer, submission, envelope, message)
-        writer.append(Record(RecordKind.DECISION, submission.message_id, decision.to_json()))
+        self._record_message(writer, submission, envelope, message, decision, thread)
         # An e-mail is refused in the SMTP session; a text's sender is told by text (gateway.texting).
         refused = {"stage": "DATA", "reply": "550 5.7.1"} if submission.channel is Channel.EMAIL else {}
         writer.append(

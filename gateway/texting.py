@@ -308,6 +308,7 @@ class Texting:
                 session, author, (to.person, to.phone), words, directory=self.directory,
                 settings=self.settings, opted_out=opted_out, message_id=message_id, today=today,
             ),
+            thread=session.session_id,
             writes=writes,
         )  # fmt: skip
         told = _decision_notice(receipt, to.person, self.settings)

@@ -72,7 +72,7 @@ async def test_an_edited_record_with_its_hash_recomputed_is_caught_by_the_checkp
     await add_records(store, 6)
     await Notary(store, KEY).checkpoint()
     [third] = [e for e in await store.log_entries(2, 1)]
-    forged = third.canonical.replace(b"\"n\":2", b"\"n\":7")
+    forged = third.canonical.replace(b'"n":2', b'"n":7')
     url = archive_url(tmp_path)
     tamper(url, *[f"UPDATE records SET canonical = {hex_bytes(url, forged)}, leaf_hash = "
                   f"{hex_bytes(url, leaf_hash(forged))} WHERE seq = 3"] * 2)  # fmt: skip

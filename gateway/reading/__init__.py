@@ -54,6 +54,7 @@ __all__ = [
     "SUBJECT_LIMIT",
     "TEXT_LIMIT",
     "URGENT_LIMIT",
+    "archived_text",
     "read_email",
     "read_sms",
     "split_history",
@@ -131,6 +132,21 @@ def read_email(
         unread=tuple(sorted(reading.skipped)),
         sender_verified=sender_verified,
     )
+
+
+def archived_text(raw: bytes, channel: str) -> str:
+    """An archived message's words as a reader is shown them: a text as it came; an e-mail's new text,
+    then its quoted history. Never raises."""
+    if channel == "sms":
+        return raw.decode("utf-8", errors="replace")
+    try:
+        reading = _read_mime(raw)
+    except Exception:
+        try:
+            reading = _read_unparsed(raw)
+        except Exception:
+            return ""
+    return "\n\n".join(part for part in (reading.body.text(), reading.quoted.text()) if part)
 
 
 _URGENT_PREFIX = re.compile(r"\A\s*URGENTE?[ \t]*:[ \t]*", re.IGNORECASE)
