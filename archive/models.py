@@ -187,6 +187,7 @@ class SearchQuery:
     actions: tuple[str, ...] = ()
     category: str | None = None
     thread: str | None = None
+    message_ids: tuple[str, ...] = ()  # any of these messages
     since: str | None = None  # recorded at or after (ISO time)
     until: str | None = None  # recorded before
     limit: int = 50

@@ -52,6 +52,8 @@ async def search(connection: Any, query: SearchQuery) -> list[SearchHit]:
     ):
         if value is not None:
             where.append(f"{column} = {param(value)}")
+    if query.message_ids:
+        where.append(f"message_id = ANY({param(list(query.message_ids))}::text[])")
     if query.actions:
         where.append(f"action = ANY({param(list(query.actions))}::text[])")
     if query.category is not None:

@@ -42,6 +42,8 @@ class RecordKind(StrEnum):
     DSN = "dsn.sent"
     REVIEW_OPENED = "review.opened"  # a held or flagged message listed for a supervisor
     REVIEW_DECIDED = "review.decided"  # a supervisor's approve or reject, with their comment
+    REVIEW_ESCALATED = "review.escalated"  # passed up to the compliance contact, with a comment
+    SIGNED_IN = "portal.signed_in"  # who signed in to the portal, from where
     NOTICE = "notice.queued"  # the sender told that their message waits (quiet hours, review)
     ALERT = "alert.raised"  # supervisors and the compliance contact alerted at once
     SMS_SESSION = "sms.session.opened"  # a masked-number conversation bound to a relay number

@@ -71,6 +71,9 @@ def search(connection: sqlite3.Connection, query: SearchQuery) -> list[SearchHit
         if value is not None:
             where.append(f"m.{column} = ?")
             params.append(value)
+    if query.message_ids:
+        where.append(f"m.message_id IN ({','.join('?' * len(query.message_ids))})")
+        params.extend(query.message_ids)
     if query.actions:
         where.append(f"m.action IN ({','.join('?' * len(query.actions))})")
         params.extend(query.actions)

@@ -6,15 +6,19 @@ delivery status. A guardian sees only their own family's copies, and no policy f
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from archive.changes import Changes
-from archive.models import QueuedDelivery, SearchHit, SearchQuery
+from archive.models import QueuedDelivery, ReviewEntry, SearchHit, SearchQuery
 from archive.records import Record, RecordKind
 from archive.store import Store
 from gateway.archive_access import Viewer, Window
 from gateway.reading import archived_text
+from gateway.review import PENDING
 
 AUDIT_KINDS = (str(RecordKind.SEARCHED), str(RecordKind.VIEWED), str(RecordKind.REFUSED_VIEW))
 
@@ -29,6 +33,16 @@ class ThreadMessage:
     decision: dict[str, Any]
     copies: list[QueuedDelivery]
     statuses: list[dict[str, Any]]  # what providers and delivery said, in order
+    review: ReviewEntry | None  # its place in the review queue, if it was held or flagged
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """A held or flagged message in a supervisor's review queue."""
+
+    hit: SearchHit
+    entry: ReviewEntry
+    severity: int  # its most severe finding: 3 high, 2 medium, 1 low
 
 
 class ArchiveReader:
@@ -48,6 +62,29 @@ class ArchiveReader:
             return None
         await self._audit(RecordKind.VIEWED, viewer, via, hits[0].message_id, asked=thread, found=hits)
         return [await self._message(viewer, hit) for hit in hits]
+
+    async def review_queue(self, viewer: Viewer) -> list[Waiting]:
+        """The pending reviews within the viewer's window: held before flagged (nothing was sent yet),
+        then the most severe, then the longest waiting."""
+        if not viewer.may_review:
+            return []
+        pending = {entry.message_id: entry for entry in await self.store.reviews([PENDING])}
+        asked = SearchQuery(message_ids=tuple(pending), scope=viewer.scope, limit=max(1, len(pending)))
+        hits = await self.store.search(asked) if pending else []
+        decisions = await self.store.records(
+            message_ids=[h.message_id for h in hits], kinds=[str(RecordKind.DECISION)]
+        ) if hits else []  # fmt: skip
+        severity = {str(r.message_id): _severity(r.payload) for r in decisions}
+        waiting = [Waiting(h, pending[h.message_id], severity.get(h.message_id, 0)) for h in hits]
+        waiting.sort(key=lambda w: (w.entry.action != "hold", -w.severity, w.entry.opened_at))
+        return waiting
+
+    async def reviewable(self, viewer: Viewer, message_id: str) -> SearchHit | None:
+        """The message, if it is in this viewer's window and they may review at all."""
+        if not viewer.may_review:
+            return None
+        found = await self.store.search(SearchQuery(message_ids=(message_id,), scope=viewer.scope, limit=1))
+        return found[0] if found else None
 
     async def _message(self, viewer: Viewer, hit: SearchHit) -> ThreadMessage:
         records = await self.store.records(message_ids=[hit.message_id])
@@ -80,6 +117,7 @@ class ArchiveReader:
             decision=decision,
             copies=copies,
             statuses=statuses,
+            review=await self.store.review(hit.message_id),
         )
 
     async def _audit(
@@ -92,6 +130,60 @@ class ArchiveReader:
         changes = Changes()
         changes.append(Record(kind, message_id, payload))
         await self.store.commit(changes)
+
+
+def search_query(asked: Mapping[str, str]) -> SearchQuery:
+    """A search as a form or a command line asks it: q (words), staff, student, guardian (sourcedIds),
+    school, channel, direction, action, category, since and until (YYYY-MM-DD, whole days, UTC), thread,
+    before (the next page). Raises ValueError, naming the field, for what cannot be read."""
+    keys = [f"person:{asked[f]}" for f in ("staff", "student", "guardian") if asked.get(f)]
+    keys += [f"school:{asked['school']}"] if asked.get("school") else []
+    action = asked.get("action") or ""
+    if action and action not in ACTIONS:
+        raise ValueError(f"action: {action!r} is not one of {', '.join(ACTIONS)}")
+    before = asked.get("before") or ""
+    if before and not before.isdigit():
+        raise ValueError(f"before: {before!r} is not a page cursor")
+    return SearchQuery(
+        words=words(asked.get("q", "")[:500]),
+        keys=tuple(keys),
+        channel=asked.get("channel") or None,
+        direction=asked.get("direction") or None,
+        actions=(action,) if action else (),
+        category=asked.get("category") or None,
+        thread=asked.get("thread") or None,
+        since=_day("since", asked.get("since")),
+        until=_day("until", asked.get("until"), end=True),
+        older_than=int(before) if before else None,
+    )
+
+
+ACTIONS = ("deliver", "defer", "flag", "hold", "block")
+_SEVERITY = {"high": 3, "medium": 2, "low": 1}
+
+
+def _severity(decision: dict[str, Any]) -> int:
+    return max((_SEVERITY.get(f.get("severity"), 0) for f in decision.get("findings") or []), default=0)
+
+
+def _day(field: str, text: str | None, *, end: bool = False) -> str | None:
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise ValueError(f"{field}: {text!r} is not a date (YYYY-MM-DD)") from None
+    # Record times are UTC text; a whole day is meant, so "until" takes in the day it names.
+    return f"{day.isoformat()}T23:59:59.999999+00:00" if end else f"{day.isoformat()}T00:00:00+00:00"
+
+
+_WORDS = re.compile(r'"([^"]*)"|(\S+)')
+
+
+def words(text: str) -> tuple[str, ...]:
+    """A search box's words: each word, or each "quoted phrase", must be in a message for it to match."""
+    found = (phrase or word for phrase, word in _WORDS.findall(text))
+    return tuple(w.strip() for w in found if w.strip().strip('"'))[:20]
 
 
 def _to_family(recipients: list[str], viewer: Viewer) -> bool:

@@ -29,7 +29,12 @@ from gateway.directory import e164
 
 ENV_PREFIX = "CHAPERONE_"
 # Keys whose values are secrets: allowed from the environment, refused in the TOML file.
-SECRET_KEYS = {("delivery", "password"), ("sms", "auth_token"), ("archive", "checkpoint_key")}
+SECRET_KEYS = {
+    ("delivery", "password"),
+    ("sms", "auth_token"),
+    ("archive", "checkpoint_key"),
+    ("web", "session_key"),
+}
 
 
 class ConfigError(Exception):
@@ -297,9 +302,21 @@ class Sms(Section):
 
 
 class Web(Section):
-    # The HTTP server: Twilio's webhooks, MMS media links, the JSON API and /healthz. Started when the
-    # relay has SMS; empty turns it off.
+    # The HTTP server: the portal (/portal/), Twilio's webhooks, MMS media links, the JSON API and
+    # /healthz. Empty turns it off.
     listen: str | None = "127.0.0.1:8080"
+    # The key that seals the portal's session cookies (32 url-safe base64 bytes, as
+    # `python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"` prints):
+    # from the environment (CHAPERONE_WEB__SESSION_KEY) or session_key_file. Unset: one the relay makes
+    # and keeps in data_dir. Every instance behind one address needs the same key.
+    session_key: SecretStr | None = None
+    session_key_file: Path | None = None
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 14)  # a sign-in lasts this long
+    # Cookies are sent only over HTTPS. Set false only for development on plain HTTP off loopback.
+    secure_cookies: bool = True
+
+    def secret_session_key(self) -> str | None:
+        return secret(self.session_key, self.session_key_file)
 
     @field_validator("listen")
     @classmethod

@@ -1,4 +1,5 @@
-"""Staff app passwords: argon2 hashes in one file under data_dir, replaced atomically.
+"""Staff app passwords and guardians' portal passwords: argon2 hashes in a file under data_dir each,
+replaced atomically.
 
 A staff member's mail client authenticates with an app password set by `chaperone staff set-password`.
 Checking a hash costs tens of milliseconds of CPU, so the relay verifies in a thread; an unknown address is
@@ -21,14 +22,16 @@ _DUMMY = _HASHER.hash("chaperone: no such staff member")
 
 
 class StaffCredentials:
+    FILE = "staff-passwords.json"
+
     def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / "staff-passwords.json"
+        self.path = data_dir / self.FILE
 
     def set_password(self, email: str, password: str) -> None:
         hashes = self._load()
         hashes[email.strip().lower()] = _HASHER.hash(password)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".staff-passwords.")
+        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump(hashes, out, indent=1, sort_keys=True)
@@ -56,3 +59,10 @@ class StaffCredentials:
         except FileNotFoundError:
             return {}
         return {str(k): str(v) for k, v in loaded.items()}
+
+
+class GuardianCredentials(StaffCredentials):
+    """Guardians' portal passwords, set through their invitation: kept apart from staff's, so that no
+    guardian's password is ever an SMTP or API sign-in."""
+
+    FILE = "guardian-passwords.json"

@@ -36,6 +36,10 @@ async def record_security_event(store: Store, payload: dict[str, Any]) -> None:
     await _append(store, RecordKind.SECURITY, payload)
 
 
+async def record_sign_in(store: Store, payload: dict[str, Any]) -> None:
+    await _append(store, RecordKind.SIGNED_IN, payload)
+
+
 @dataclass
 class _Unarchived:
     """Refusals on one connection past the ones archived one by one."""

@@ -98,11 +98,7 @@ class ReviewDesk:
     async def decide(
         self, message_id: str, *, approve: bool, reviewer: str, comment: str, operator: dict[str, Any]
     ) -> ReviewEntry:
-        entry = await self.store.review(message_id)
-        if entry is None:
-            raise ReviewError(f"{message_id}: no such message in the review queue")
-        if entry.state != PENDING:
-            raise ReviewError(f"{message_id}: already {entry.state}")
+        entry = await self._pending(message_id)
         self.authorise(reviewer, entry)
         now = time.time()
         release = now
@@ -162,6 +158,48 @@ class ReviewDesk:
         except Conflict as exc:
             raise ReviewError(f"{message_id}: decided by someone else meanwhile ({exc})") from exc
         return await self.store.review(message_id) or entry
+
+    async def escalate(
+        self, message_id: str, *, reviewer: str, comment: str, operator: dict[str, Any]
+    ) -> ReviewEntry:
+        """Pass a pending message up to the district's compliance contact, who is alerted by e-mail; it
+        stays in the queue, still waiting for a verdict."""
+        entry = await self._pending(message_id)
+        self.authorise(reviewer, entry)
+        contact = self.settings.district.compliance_contact
+        if not contact or contact.lower() == reviewer.lower():
+            raise ReviewError("there is no one above you to escalate to: approve or reject it")
+        now = time.time()
+        changes = Changes()
+        changes.append(
+            Record(
+                RecordKind.REVIEW_ESCALATED,
+                message_id,
+                {"reviewer": reviewer.lower(), "operator": operator, "comment": comment, "to": [contact]},
+            )
+        )
+        subject = entry.subject or "(no subject)"
+        notices.queue_relay_mail(
+            changes,
+            self.settings,
+            about=message_id,
+            to=(contact,),
+            subject=f"Escalated for review: {subject}",
+            text=f'{reviewer} escalated the held message "{subject}" ({message_id}) to you.'
+            f"\n\nComment: {comment}\n\nIt waits in the review queue for your verdict.\n",
+            purpose=Purpose.ALERT,
+            now=now,
+        )
+        await self.store.commit(changes)
+        return entry
+
+    async def _pending(self, message_id: str) -> ReviewEntry:
+        entry = await self.store.review(message_id)
+        if entry is None:
+            raise ReviewError(f"{message_id}: no such message in the review queue")
+        if entry.state != PENDING:
+            raise ReviewError(f"{message_id}: already {entry.state}")
+        return entry
 
     async def _text_rejection(
         self, changes: Changes, message_id: str, phone: str, comment: str, now: float

@@ -18,9 +18,11 @@ from functools import partial
 
 import structlog
 from aiohttp import web
+from cryptography.fernet import Fernet
 
 from adapters.api_v1 import api_routes
 from adapters.dkim_sign import signer_from_settings
+from adapters.portal import Portal, portal_app
 from adapters.sms_transport import sms_transport_from_settings
 from adapters.smtp_auth import SignInThrottle
 from adapters.smtp_guard import InFlight, Refusals
@@ -34,17 +36,20 @@ from archive.backends import open_store
 from archive.checkpoints import private_key
 from archive.store import Store
 from gateway.admission import Admission
+from gateway.archive_reader import ArchiveReader
 from gateway.config import ConfigError, Settings
 from gateway.conversations import ConversationRoutes
-from gateway.credentials import StaffCredentials
+from gateway.credentials import GuardianCredentials, StaffCredentials
 from gateway.decide import PolicyDecider
 from gateway.delivery import DeliveryWorkers
 from gateway.directory import Directory
 from gateway.evidence import Notary
+from gateway.kept_secret import kept_secret
 from gateway.media_links import MediaLinks
 from gateway.pipeline import Pipeline
 from gateway.queue import QueuedDelivery
-from gateway.refusals import RefusalArchive, record_security_event
+from gateway.refusals import RefusalArchive, record_security_event, record_sign_in
+from gateway.review import ReviewDesk
 from gateway.roster_snapshot import (
     follow_snapshot,
     load_directory,
@@ -68,8 +73,9 @@ class Relay:
     pipeline: Pipeline
     workers: DeliveryWorkers | None  # None in an acceptance process: the parent delivers
     listeners: dict[str, Listener]
+    sign_ins: SignInThrottle  # failed sign-ins, at SMTP AUTH and the portal alike
     texting: Texting | None = None  # None without SMS ([sms] relay_numbers)
-    web_ports: list[int] = field(default_factory=list)  # the HTTP server's (Twilio's webhooks)
+    web_ports: list[int] = field(default_factory=list)  # the HTTP server's (the portal, Twilio's webhooks)
 
     def port(self, name: str) -> int:
         """The bound port of a listener ("submission", "submission_tls", "inbound", "web"); tests bind
@@ -112,6 +118,7 @@ async def running_relay(
         )
 
         credentials = StaffCredentials(settings.data_dir)
+        sign_ins = _sign_in_throttle(settings, store)  # SMTP AUTH's and the portal's, counted together
         smtp = settings.smtp
         refusal_archive = RefusalArchive(store, individually=smtp.refusals_archived_per_connection)
         stack.push_async_callback(refusal_archive.drain)
@@ -123,12 +130,7 @@ async def running_relay(
             pipeline=pipeline,
             verify_password=credentials.verify_async,
             refusals=refusals,
-            sign_ins=SignInThrottle(
-                per_address=smtp.auth_failures_per_address,
-                per_client=smtp.auth_failures_per_client,
-                seconds=smtp.auth_window_seconds,
-                record=partial(record_security_event, store),
-            ),
+            sign_ins=sign_ins,
         )
         routes = ConversationRoutes(
             store, relay_domain=settings.district.relay_domain, idle_days=smtp.conversation_idle_days
@@ -179,7 +181,7 @@ async def running_relay(
             )
         for listener in listeners.values():
             stack.push_async_callback(listener.close)
-        relay = Relay(settings, directory, store, pipeline, workers, listeners)
+        relay = Relay(settings, directory, store, pipeline, workers, listeners, sign_ins)
         if settings.sms.enabled:
             token = webhook_token(settings)
             downloads = MediaDownloads(settings.sms.account_sid, token)
@@ -187,8 +189,8 @@ async def running_relay(
             relay.texting = Texting(
                 settings=settings, directory=directory, store=store, pipeline=pipeline, media=downloads
             )
-            if settings.web.listen:
-                relay.web_ports = await _serve_web(stack, settings, token, relay.texting, store)
+        if settings.web.listen:
+            relay.web_ports = await _serve_web(stack, relay)
         log.info("relay started", listeners={name: relay.port(name) for name in listeners})
         if not smtp.require_tls:
             log.warning("AUTH is offered without TLS (smtp.require_tls = false): development only")
@@ -209,11 +211,24 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
         yield await _start_delivery(stack, settings, store)
 
 
-async def _serve_web(
-    stack: contextlib.AsyncExitStack, settings: Settings, token: str, texting: Texting, store: Store
-) -> list[int]:
-    """The HTTP server: Twilio's webhooks, the MMS media links and the JSON API. Several acceptance
-    processes share its port (SO_REUSEPORT)."""
+async def _serve_web(stack: contextlib.AsyncExitStack, relay: Relay) -> list[int]:
+    """The HTTP server: the portal, and with SMS, Twilio's webhooks, the MMS media links and the JSON API.
+    Several acceptance processes share its port (SO_REUSEPORT)."""
+    settings, store = relay.settings, relay.store
+    app = _sms_app(settings, relay.texting, store) if relay.texting is not None else web.Application()
+    app.add_subapp("/portal/", portal_app(_portal(stack, relay)))
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    assert settings.web.listen is not None
+    host, _, port = settings.web.listen.rpartition(":")
+    site = web.TCPSite(runner, host.strip("[]"), int(port), reuse_port=True)
+    await site.start()
+    return [int(address[1]) for address in runner.addresses]  # port 0 resolved
+
+
+def _sms_app(settings: Settings, texting: Texting, store: Store) -> web.Application:
+    token = webhook_token(settings)
     app = twilio_app(
         texting=texting,
         status=DeliveryStatus(store, EmailFallback(settings, texting.directory, store)),
@@ -231,14 +246,39 @@ async def _serve_web(
             security_event=partial(record_security_event, store),
         )
     )
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    assert settings.web.listen is not None
-    host, _, port = settings.web.listen.rpartition(":")
-    site = web.TCPSite(runner, host.strip("[]"), int(port), reuse_port=True)
-    await site.start()
-    return [int(address[1]) for address in runner.addresses]  # port 0 resolved
+    return app
+
+
+def _portal(stack: contextlib.AsyncExitStack, relay: Relay) -> Portal:
+    settings, store = relay.settings, relay.store
+    doorbell = store.doorbell()
+    stack.push_async_callback(doorbell.close)
+    key = settings.web.secret_session_key() or kept_secret(
+        settings.data_dir / "portal-session-key", lambda: Fernet.generate_key().decode()
+    )
+    return Portal(
+        settings=settings,
+        directory=relay.directory,
+        reader=ArchiveReader(store),
+        desk=ReviewDesk(settings, store, relay.directory),
+        staff_passwords=StaffCredentials(settings.data_dir).verify_async,
+        guardian_passwords=GuardianCredentials(settings.data_dir).verify_async,
+        sign_ins=relay.sign_ins,
+        signed_in=partial(record_sign_in, store),
+        ring=doorbell.ring if relay.workers is None else relay.workers.wake,
+        session_key=key,
+    )
+
+
+def _sign_in_throttle(settings: Settings, store: Store) -> SignInThrottle:
+    """Failed sign-ins, SMTP's and the portal's alike, counted per address and per client."""
+    smtp = settings.smtp
+    return SignInThrottle(
+        per_address=smtp.auth_failures_per_address,
+        per_client=smtp.auth_failures_per_client,
+        seconds=smtp.auth_window_seconds,
+        record=partial(record_security_event, store),
+    )
 
 
 def _ring_on_ready(

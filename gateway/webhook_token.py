@@ -5,10 +5,10 @@ webhook checks every request the same way in development as in production."""
 
 from __future__ import annotations
 
-import os
 import secrets
 
 from gateway.config import ConfigError, Settings
+from gateway.kept_secret import kept_secret
 
 
 def webhook_token(settings: Settings) -> str:
@@ -19,20 +19,4 @@ def webhook_token(settings: Settings) -> str:
         raise ConfigError(
             "[sms] provider = twilio needs auth_token (CHAPERONE_SMS__AUTH_TOKEN) or auth_token_file"
         )
-    path = settings.data_dir / "sms-dev-token"
-    try:
-        return path.read_text(encoding="ascii").strip()
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    made = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(made, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as out:
-        out.write(secrets.token_hex(20))
-    try:
-        os.link(made, path)  # whole or not at all; a process that got there first keeps its token
-    except FileExistsError:
-        pass
-    finally:
-        made.unlink()
-    return path.read_text(encoding="ascii").strip()
+    return kept_secret(settings.data_dir / "sms-dev-token", lambda: secrets.token_hex(20))

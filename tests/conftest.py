@@ -214,6 +214,7 @@ def relay_settings(tmp_path: Path, downstream_port: int, **sections: dict[str, A
         "district": {"timezone": zone_where_it_is(12)},
         "archive": {"url": archive_url(tmp_path)},
         "smtp": {"submission": "127.0.0.1:0", "inbound": "127.0.0.1:0", "require_tls": False},
+        "web": {"listen": "127.0.0.1:0", "secure_cookies": False},  # plain HTTP on loopback, in tests only
         "delivery": {
             "target": f"smtp://127.0.0.1:{downstream_port}",
             "first_retry_seconds": 0.2,
