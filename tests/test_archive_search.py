@@ -7,6 +7,7 @@ view is itself archived."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
@@ -17,10 +18,11 @@ from archive.models import SearchQuery
 from archive.store import Store
 from gateway.archive_access import NoWindow, Viewer, viewer
 from gateway.archive_reader import AUDIT_KINDS, ArchiveReader
+from gateway.cli import main
 from gateway.config import Settings
 from gateway.directory import Directory
 from gateway.service import running_relay
-from tests.conftest import Downstream, give_passwords, relay_settings
+from tests.conftest import SAMPLE_DISTRICT, Downstream, give_passwords, relay_settings
 from tests.mail import compose, in_store, submit
 
 REYES, LINDQVIST = "dreyes@nusd.example.org", "mlindqvist@nusd.example.org"
@@ -143,4 +145,33 @@ async def test_a_thread_opens_whole_for_its_family_only_and_every_look_is_archiv
         ("archive.viewed", "a-field", hit.thread),
         ("archive.viewed", "g-patel-1", hit.thread),
         ("archive.view_refused", "g-garcia", hit.thread),
+    ]
+
+
+async def test_the_command_line_searches_within_the_named_window_and_is_archived(
+    archive: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "chaperone.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path}"\n[district]\ncompliance_contact = "{FIELD}"\n'
+        f'[archive]\nurl = "{archive.archive.url}"\n',
+        encoding="utf-8",
+    )
+
+    def chaperone(*args: str) -> int:
+        return main(["--config", str(config), *args])
+
+    assert await asyncio.to_thread(chaperone, "roster", "import", str(SAMPLE_DISTRICT)) == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(chaperone, "archive", "search", "bus") == 0
+    found = [json.loads(line)["subject"] for line in capsys.readouterr().out.splitlines()]
+    assert found == ["Science fair", "Field trip"]
+    assert await asyncio.to_thread(chaperone, "archive", "search", "--as", "tnguyen@nusd.example.org") == 0
+    assert [json.loads(line)["subject"] for line in capsys.readouterr().out.splitlines()] == ["Science fair"]
+    assert await asyncio.to_thread(chaperone, "archive", "search", "--since", "yesterday") == 2
+    assert "since: 'yesterday' is not a date" in capsys.readouterr().err
+    searched = in_store(archive.archive.url, lambda store: store.records(kinds=["archive.searched"]))
+    assert [(r.payload["viewer"], r.payload["via"]) for r in searched] == [
+        ("a-field", "cli"),
+        ("a-nguyen", "cli"),
     ]

@@ -20,7 +20,7 @@ from archive import merkle
 from archive.checkpoints import new_key_text, private_key, public_key, public_text
 from archive.records import leaf_hash
 from archive.store import Store
-from gateway.commands import retention_cmd
+from gateway.commands import retention_cmd, search_cmd
 from gateway.commands.running import with_store
 from gateway.config import ConfigError, load_settings
 from gateway.evidence import EvidenceError, Notary, entries, verify
@@ -47,6 +47,7 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     proving.add_argument("--consistency", type=int, metavar="OLD", help="from the checkpoint of OLD records")
     proving.set_defaults(run=_prove)
     retention_cmd.add_actions(actions)
+    search_cmd.add_actions(actions)
 
 
 def _keygen(args: argparse.Namespace) -> int:
