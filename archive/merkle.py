@@ -10,7 +10,7 @@ check both with these functions and SHA-256, without the archive.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
@@ -78,6 +78,27 @@ def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
             path.append(root(leaves[low : low + k]))
             low, m = low + k, m - k
     return list(reversed(path))
+
+
+def inclusion_proofs(indices: Collection[int], leaves: Sequence[bytes]) -> dict[int, list[bytes]]:
+    """Many PATHs at once, each in log time once the tree is built: an RFC 9162 tree is the one got by
+    hashing adjacent pairs level by level, a level's last odd node carried up as it is."""
+    levels = [list(leaves)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        pairs = [node_hash(below[k], below[k + 1]) for k in range(0, len(below) - 1, 2)]
+        levels.append(pairs + ([below[-1]] if len(below) % 2 else []))
+    proofs: dict[int, list[bytes]] = {}
+    for index in indices:
+        if not 0 <= index < len(leaves):
+            raise ProofError(f"leaf {index} is not in a tree of {len(leaves)}")
+        path, at = [], index
+        for level in levels[:-1]:
+            if at ^ 1 < len(level):
+                path.append(level[at ^ 1])
+            at //= 2
+        proofs[index] = path
+    return proofs
 
 
 def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:

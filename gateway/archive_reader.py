@@ -51,7 +51,7 @@ class ArchiveReader:
 
     async def search(self, viewer: Viewer, query: SearchQuery, *, via: str) -> list[SearchHit]:
         hits = await self.store.search(replace(query, scope=viewer.scope, limit=min(query.limit, 500)))
-        await self._audit(RecordKind.SEARCHED, viewer, via, None, query=_described(query), found=hits)
+        await self._audit(RecordKind.SEARCHED, viewer, via, None, query=asked(query), found=hits)
         return hits
 
     async def thread(self, viewer: Viewer, thread: str, *, via: str) -> list[ThreadMessage] | None:
@@ -193,10 +193,7 @@ def _to_family(recipients: list[str], viewer: Viewer) -> bool:
     return not own.isdisjoint(recipients)
 
 
-def _described(query: SearchQuery) -> dict[str, Any]:
-    described = {
-        "words": list(query.words), "keys": list(query.keys), "channel": query.channel,
-        "direction": query.direction, "actions": list(query.actions), "category": query.category,
-        "since": query.since, "until": query.until,
-    }  # fmt: skip
-    return {"query": {k: v for k, v in described.items() if v}}
+def asked(query: SearchQuery) -> dict[str, Any]:
+    """What a search asked, for its audit record: the words and filters, not the window (the viewer's)."""
+    fields = {name: getattr(query, name) for name in SearchQuery.__dataclass_fields__ if name != "scope"}
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in fields.items() if v}

@@ -12,6 +12,7 @@ from archive.merkle import (
     EMPTY_ROOT,
     consistency_proof,
     inclusion_proof,
+    inclusion_proofs,
     node_hash,
     root,
     verify_consistency,
@@ -103,3 +104,10 @@ _ROOTS = [
 def test_the_reference_roots() -> None:
     tree = [leaf_hash(bytes.fromhex(d)) for d in _DATA]
     assert [root(tree[: n + 1]).hex() for n in range(8)] == _ROOTS
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(min_value=1, max_value=140))
+def test_many_proofs_at_once_are_each_the_rfcs_path(n: int) -> None:
+    tree = leaves(n)
+    assert inclusion_proofs(range(n), tree) == {i: inclusion_proof(i, tree) for i in range(n)}
