@@ -253,6 +253,7 @@ def _portal(stack: contextlib.AsyncExitStack, relay: Relay) -> Portal:
     settings, store = relay.settings, relay.store
     doorbell = store.doorbell()
     stack.push_async_callback(doorbell.close)
+    signing = settings.archive.signing_key()
     key = settings.web.secret_session_key() or kept_secret(
         settings.data_dir / "portal-session-key", lambda: Fernet.generate_key().decode()
     )
@@ -267,6 +268,7 @@ def _portal(stack: contextlib.AsyncExitStack, relay: Relay) -> Portal:
         signed_in=partial(record_sign_in, store),
         ring=doorbell.ring if relay.workers is None else relay.workers.wake,
         session_key=key,
+        notary=Notary(store, private_key(signing), settings.archive.witness) if signing else None,
     )
 
 

@@ -4,7 +4,10 @@ against every endpoint."""
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -137,15 +140,15 @@ ROLES = {
     "another guardian": ANA,
 }
 MATRIX = {
-    # role: (search, own thread, review queue, verdict on held)
-    "anonymous": (303, 303, 303, 303),
-    "compliance": (200, 200, 200, 400),
-    "principal of the school": (200, 200, 200, 400),
-    "principal elsewhere": (200, 404, 200, 404),
-    "the teacher": (200, 200, 403, 404),
-    "another teacher": (200, 404, 403, 404),
-    "the student's guardian": (200, 200, 403, 404),
-    "another guardian": (200, 404, 403, 404),
+    # role: (search, own thread, review queue, verdict on held, case file)
+    "anonymous": (303, 303, 303, 303, 303),
+    "compliance": (200, 200, 200, 400, 200),
+    "principal of the school": (200, 200, 200, 400, 200),
+    "principal elsewhere": (200, 404, 200, 404, 200),
+    "the teacher": (200, 200, 403, 404, 403),
+    "another teacher": (200, 404, 403, 404, 403),
+    "the student's guardian": (200, 200, 403, 404, 403),
+    "another guardian": (200, 404, 403, 404, 403),
 }
 
 
@@ -172,4 +175,13 @@ async def test_the_authorisation_matrix(portal: PortalRelay, role: str) -> None:
             f"{portal.base}/review/{message}", data=verdict, allow_redirects=False
         ) as answer:
             statuses.append(answer.status)
+        form = {"q": "bus", "csrf": verdict["csrf"]}
+        async with client.post(f"{portal.base}/export", data=form, allow_redirects=False) as answer:
+            statuses.append(answer.status)
+            if answer.status == 200:
+                assert answer.content_type == "application/zip"
+                with zipfile.ZipFile(io.BytesIO(await answer.read())) as case:
+                    manifest = json.loads(case.read("manifest.json"))
+                seen = [] if role == "principal elsewhere" else ["Field trip"]
+                assert [m["subject"] for m in manifest["messages"]] == seen
     assert tuple(statuses) == MATRIX[role]

@@ -13,6 +13,7 @@ from adapters.smtp_auth import SignInThrottle
 from gateway.archive_reader import ArchiveReader
 from gateway.config import Settings
 from gateway.directory import Directory
+from gateway.evidence import Notary
 from gateway.review import ReviewDesk
 
 VerifyPassword = Callable[[str, str], Awaitable[bool]]
@@ -31,6 +32,7 @@ class Portal:
     signed_in: RecordEvent  # archives a sign-in
     ring: Callable[[], None]  # wakes the delivery workers when an approval releases copies
     session_key: str  # seals the session cookies (Fernet)
+    notary: Notary | None  # signs a checkpoint before a case file is made, so that it proves everything
 
 
 PORTAL = web.AppKey("portal", Portal)

@@ -4,6 +4,7 @@ reader. Every form posts with the session's CSRF token."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 from urllib.parse import quote
@@ -13,6 +14,7 @@ from aiohttp import web
 from adapters.portal.context import PORTAL, render
 from adapters.portal.signin import checked_form, csrf_token, require_viewer
 from gateway.archive_reader import ACTIONS, search_query
+from gateway.case_export import MAX_MESSAGES, ExportRefused, export
 from gateway.directory import Directory
 from gateway.review import ReviewError
 
@@ -50,6 +52,26 @@ async def search(request: web.Request) -> web.Response:
         more=hits[-1].entry if len(hits) == query.limit else None,
         actions=ACTIONS,
         categories=_CATEGORIES,
+    )
+
+
+@routes.post("/export")
+async def export_case(request: web.Request) -> web.Response:
+    """The search's results as a case file (investigators only), downloaded as a zip."""
+    who = await require_viewer(request)
+    form = await checked_form(request)
+    portal = request.app[PORTAL]
+    try:
+        query = replace(search_query(form), limit=MAX_MESSAGES)
+        case = await export(portal.reader.store, who, query, via="portal", notary=portal.notary)
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=str(error)) from error
+    except ExportRefused as refusal:
+        raise web.HTTPForbidden(text=str(refusal)) from refusal
+    return web.Response(
+        body=case.content,
+        content_type="application/zip",
+        headers={"Content-Disposition": 'attachment; filename="chaperone-case.zip"'},
     )
 
 
