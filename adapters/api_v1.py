@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from adapters.api_models import problems_of
 from gateway.directory import Directory
 from gateway.models import new_id
 from gateway.texting import MAX_TEXT_CHARS, Outcome, Texting
@@ -33,7 +34,7 @@ def api_routes(
     *, texting: Texting, directory: Directory, verify_password: VerifyPassword, security_event: SecurityEvent
 ) -> list[web.RouteDef]:
     async def signed_in(request: web.Request) -> Person:
-        email, password = _basic(request.headers.get("Authorization", ""))
+        email, password = basic_credentials(request.headers.get("Authorization", ""))
         person = directory.by_email(email) if email else None
         if person is None or person.role is not Role.STAFF or not await verify_password(email, password):
             await security_event(
@@ -50,10 +51,7 @@ def api_routes(
         try:
             asked = MessageRequest.model_validate_json(await request.read())
         except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
-            )
-            return web.json_response({"error": problems}, status=400)
+            return web.json_response({"error": problems_of(error)}, status=400)
         key = request.headers.get("Idempotency-Key", "")[:200]
         request_id = f"api:{staff.person_id}:{key}" if key else new_id("api-")
         answer = await texting.send_for(staff, asked.to, asked.text, request_id)
@@ -75,7 +73,8 @@ def api_routes(
     return [web.post("/api/v1/messages", send)]
 
 
-def _basic(header: str) -> tuple[str, str]:
+def basic_credentials(header: str) -> tuple[str, str]:
+    """HTTP Basic's e-mail (lower-cased) and password; empty strings for anything else."""
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic":
         return "", ""

@@ -20,6 +20,7 @@ import structlog
 from aiohttp import web
 from cryptography.fernet import Fernet
 
+from adapters.api_archive import archive_api_routes
 from adapters.api_v1 import api_routes
 from adapters.dkim_sign import signer_from_settings
 from adapters.portal import Portal, portal_app
@@ -212,11 +213,14 @@ async def running_delivery(settings: Settings) -> AsyncIterator[DeliveryWorkers]
 
 
 async def _serve_web(stack: contextlib.AsyncExitStack, relay: Relay) -> list[int]:
-    """The HTTP server: the portal, and with SMS, Twilio's webhooks, the MMS media links and the JSON API.
+    """The HTTP server: the portal and the archive's JSON API; with SMS, Twilio's webhooks, the MMS media
+    links and the texting API.
     Several acceptance processes share its port (SO_REUSEPORT)."""
     settings, store = relay.settings, relay.store
     app = _sms_app(settings, relay.texting, store) if relay.texting is not None else web.Application()
-    app.add_subapp("/portal/", portal_app(_portal(stack, relay)))
+    portal = _portal(stack, relay)
+    app.add_routes(archive_api_routes(portal))
+    app.add_subapp("/portal/", portal_app(portal))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
