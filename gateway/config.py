@@ -312,6 +312,9 @@ class Web(Section):
     session_key: SecretStr | None = None
     session_key_file: Path | None = None
     session_hours: float = Field(default=8.0, gt=0, le=24 * 14)  # a sign-in lasts this long
+    # Where people reach the portal, for the links in guardians' invitations.
+    public_url: str = "http://127.0.0.1:8080"
+    invitation_hours: float = Field(default=72.0, gt=0, le=24 * 30)  # an invitation link works this long
     # Cookies are sent only over HTTPS. Set false only for development on plain HTTP off loopback.
     secure_cookies: bool = True
 

@@ -53,6 +53,9 @@ class StaffCredentials:
     async def verify_async(self, email: str, password: str) -> bool:
         return await asyncio.to_thread(self.verify, email, password)
 
+    async def set_password_async(self, email: str, password: str) -> None:
+        await asyncio.to_thread(self.set_password, email, password)
+
     def _load(self) -> dict[str, str]:
         try:
             loaded = json.loads(self.path.read_text(encoding="utf-8"))

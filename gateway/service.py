@@ -45,6 +45,7 @@ from gateway.decide import PolicyDecider
 from gateway.delivery import DeliveryWorkers
 from gateway.directory import Directory
 from gateway.evidence import Notary
+from gateway.invitations import Invitations
 from gateway.kept_secret import kept_secret
 from gateway.media_links import MediaLinks
 from gateway.pipeline import Pipeline
@@ -273,6 +274,8 @@ def _portal(stack: contextlib.AsyncExitStack, relay: Relay) -> Portal:
         ring=doorbell.ring if relay.workers is None else relay.workers.wake,
         session_key=key,
         notary=Notary(store, private_key(signing), settings.archive.witness) if signing else None,
+        invitations=Invitations(settings.data_dir),
+        set_guardian_password=GuardianCredentials(settings.data_dir).set_password_async,
     )
 
 

@@ -4,6 +4,8 @@ against every endpoint."""
 
 from __future__ import annotations
 
+import asyncio
+import email
 import io
 import json
 import re
@@ -13,11 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from gateway.cli import main
 from gateway.config import Web
 from gateway.directory import Directory
 from gateway.service import running_relay
-from tests.conftest import Downstream, relay_settings
-from tests.mail import in_store
+from tests.conftest import SAMPLE_DISTRICT, Downstream, Received, relay_settings
+from tests.mail import eventually, in_store
 from tests.portal import (
     ANA,
     BROOKS,
@@ -185,3 +188,46 @@ async def test_the_authorisation_matrix(portal: PortalRelay, role: str) -> None:
                 seen = [] if role == "principal elsewhere" else ["Field trip"]
                 assert [m["subject"] for m in manifest["messages"]] == seen
     assert tuple(statuses) == MATRIX[role]
+
+
+async def test_a_guardian_invited_by_email_chooses_a_password_once(
+    portal: PortalRelay, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = portal.relay.settings
+    config = tmp_path / "chaperone.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path}"\n[archive]\nurl = "{settings.archive.url}"\n', encoding="utf-8"
+    )
+
+    def chaperone(*args: str) -> int:
+        return main(["--config", str(config), *args])
+
+    assert await asyncio.to_thread(chaperone, "roster", "import", str(SAMPLE_DISTRICT)) == 0
+    assert await asyncio.to_thread(chaperone, "portal", "invite", "--guardian", "g-kim") == 0
+    assert "invited Helen Kim <helen.kim@example.org>" in capsys.readouterr().out
+
+    def invitations() -> list[Received]:
+        return [r for r in portal.downstream.received if b"Subject: Your access" in r.content]
+
+    await eventually(lambda: bool(invitations()))
+    [invitation] = invitations()
+    assert invitation.rcpt_tos == ["helen.kim@example.org"]
+    text = email.message_from_bytes(invitation.content).get_payload(decode=True).decode()
+    path = re.search(r"/portal/welcome/\S+", text)
+    assert path is not None
+    link = f"http://127.0.0.1:{portal.relay.port('web')}{path.group(0)}"
+    async with browser_client() as client:
+        async with client.get(link) as page:
+            token = csrf_of(await page.text())
+        short = {"csrf": token, "password": "short", "again": "short"}
+        async with client.post(link, data=short, allow_redirects=False) as answer:
+            assert answer.status == 400 and "at least 12 characters" in await answer.text()
+        chosen = {"csrf": token, "password": "a long family password", "again": "a long family password"}
+        async with client.post(link, data=chosen, allow_redirects=False) as answer:
+            assert answer.status == 303 and answer.headers["Location"] == "/portal/search"
+        async with client.get(f"{portal.base}/search") as page:
+            assert "Your essay" in await page.text()  # Kim's message: her child's
+        async with client.get(link) as again:
+            assert again.status == 404  # used up
+    async with browser_client() as client:
+        assert await sign_in(client, portal.base, "helen.kim@example.org", "a long family password") == 303

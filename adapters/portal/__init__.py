@@ -16,7 +16,7 @@ from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from adapters.portal import pages, signin
+from adapters.portal import pages, signin, welcome
 from adapters.portal.context import PORTAL, TEMPLATES, Portal
 
 __all__ = ["Portal", "portal_app"]
@@ -40,6 +40,7 @@ def portal_app(portal: Portal) -> web.Application:
     )
     app.add_routes(signin.routes)
     app.add_routes(pages.routes)
+    app.add_routes(welcome.routes)
     app.router.add_static("/static/", Path(__file__).parent / "static")
     return app
 

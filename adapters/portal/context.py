@@ -14,6 +14,7 @@ from gateway.archive_reader import ArchiveReader
 from gateway.config import Settings
 from gateway.directory import Directory
 from gateway.evidence import Notary
+from gateway.invitations import Invitations
 from gateway.review import ReviewDesk
 from policies.parties import Person, Role
 
@@ -34,6 +35,8 @@ class Portal:
     ring: Callable[[], None]  # wakes the delivery workers when an approval releases copies
     session_key: str  # seals the session cookies (Fernet)
     notary: Notary | None  # signs a checkpoint before a case file is made, so that it proves everything
+    invitations: Invitations
+    set_guardian_password: Callable[[str, str], Awaitable[None]]
 
     async def password_ok(self, person: Person, email: str, password: str) -> bool:
         """Staff sign in with their app password, guardians with their portal password; anyone else is

@@ -100,7 +100,7 @@ async def signin(request: web.Request) -> web.Response:
         who = viewer(person, portal.settings, portal.directory)
     except NoWindow as refusal:
         return await _refused(request, str(refusal), 403)
-    await _start_session(request, who)
+    await start_session(request, who)
     raise web.HTTPSeeOther(location=_next(request, form.get("next")))
 
 
@@ -111,7 +111,7 @@ async def signout(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(location="/portal/signin")
 
 
-async def _start_session(request: web.Request, who: Viewer) -> Session:
+async def start_session(request: web.Request, who: Viewer) -> Session:
     portal = request.app[PORTAL]
     session = await new_session(request)  # never the pre-sign-in session's id or token
     session[_PERSON] = who.person.person_id

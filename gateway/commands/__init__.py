@@ -10,6 +10,7 @@ from gateway.commands import (
     config_cmd,
     db_cmd,
     policy_cmd,
+    portal_cmd,
     review_cmd,
     roster_cmd,
     serve_cmd,
@@ -29,4 +30,5 @@ COMMAND_GROUPS: list[Register] = [
     db_cmd.register,
     sms_cmd.register,
     archive_cmd.register,
+    portal_cmd.register,
 ]
