@@ -81,6 +81,28 @@ async def test_an_edited_record_with_its_hash_recomputed_is_caught_by_the_checkp
     assert verdict.problems == ["records 1-6: the archive differs from the checkpoint signed "
                                 f"{(await store.checkpoints())[0].signed_at} (a record changed, removed, "
                                 "inserted or reordered)"]  # fmt: skip
+    # Verifying from that checkpoint on catches it too: the stored hashes no longer rebuild its root.
+    assert not (await verify(store, KEY.public_key(), since=6)).ok
+
+
+async def test_verify_since_a_checkpoint_recomputes_only_what_came_after(
+    store: Store, tmp_path: Path
+) -> None:
+    await add_records(store, 4)
+    await Notary(store, KEY).checkpoint()
+    await add_records(store, 3, start=4)
+    await Notary(store, KEY).checkpoint()
+    assert (await verify(store, KEY.public_key(), since=4)).ok
+    assert (await verify(store, KEY.public_key(), since=5)).problems == [
+        "there is no checkpoint of 5 records to verify from"
+    ]
+    [sixth] = await store.log_entries(5, 1)
+    url = archive_url(tmp_path)
+    tamper(
+        url, *[f"UPDATE records SET canonical = {hex_bytes(url, sixth.canonical + b' ')} WHERE seq = 6"] * 2
+    )
+    verdict = await verify(store, KEY.public_key(), since=4)
+    assert "record 6: its bytes do not match its leaf hash (changed)" in verdict.problems
 
 
 async def test_a_removed_record_and_removed_checkpoints_are_caught_by_the_witness(

@@ -41,6 +41,10 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "verify", help="recompute every record and checkpoint; exit 1 on any problem"
     )
     verifying.add_argument("--public-key", help="the district's public key (default: from the config)")
+    verifying.add_argument(
+        "--since", type=int, default=0, metavar="SIZE",
+        help="the size of a checkpoint verified before: recompute only the records after it",
+    )  # fmt: skip
     verifying.set_defaults(run=_verify)
     proving = actions.add_parser("prove", help="an inclusion or consistency proof, as JSON")
     proving.add_argument("seq", nargs="?", type=int, help="the record (its index, from 1)")
@@ -78,7 +82,9 @@ def _verify(args: argparse.Namespace) -> int:
     text = args.public_key or settings.archive.checkpoint_public_key
     key = settings.archive.signing_key()
     public = public_key(text) if text else (private_key(key).public_key() if key else None)
-    verdict = with_store(settings, lambda store: verify(store, public, settings.archive.witness))
+    verdict = with_store(
+        settings, lambda store: verify(store, public, settings.archive.witness, since=args.since)
+    )
     for problem in verdict.problems:
         print(problem)
     unsigned = "" if public is not None else " (signatures not checked: no public key)"
