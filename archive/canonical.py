@@ -24,9 +24,11 @@ import rfc8785
 UNDECODABLE = "$utf8b"  # the key of a string that is not valid Unicode, kept as its exact bytes
 
 
-def canonical(document: Any) -> bytes:
-    """The RFC 8785 bytes of a JSON document (after ``escaped``)."""
-    if _fast(document):
+def canonical(document: Any, *, fast: bool | None = None) -> bytes:
+    """The RFC 8785 bytes of a JSON document (after ``escaped``). ``fast``: whether the document is
+    known to be in orjson's exact domain (``exact_leaf`` held for every leaf, and every key is ASCII);
+    None: look."""
+    if fast if fast is not None else _fast(document):
         return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
     return rfc8785.dumps(document)
 
@@ -34,12 +36,24 @@ def canonical(document: Any) -> bytes:
 def escaped(value: Any) -> Any:
     """The value with every string that is not valid Unicode replaced by its lossless form."""
     if isinstance(value, str):
-        return value if _valid(value) else {UNDECODABLE: _utf8b(value)}
+        return escaped_text(value)
     if isinstance(value, dict):
-        return {_escaped_key(key): escaped(item) for key, item in value.items()}
+        return {escaped_key(key): escaped(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [escaped(item) for item in value]
     return value
+
+
+def escaped_text(text: str) -> Any:
+    return text if _valid(text) else {UNDECODABLE: _utf8b(text)}
+
+
+def exact_leaf(value: Any) -> bool:
+    """Whether orjson writes this scalar exactly as RFC 8785 does: not a float, not an integer beyond a
+    double's exact range."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return -_EXACT < value < _EXACT
+    return value is None or isinstance(value, str | bool)
 
 
 def restore(value: Any) -> Any:
@@ -57,7 +71,7 @@ def _utf8b(text: str) -> str:
     return base64.b64encode(text.encode("utf-8", "surrogatepass")).decode()
 
 
-def _escaped_key(key: str) -> str:
+def escaped_key(key: str) -> str:
     if not _valid(key):
         return f"{UNDECODABLE}:{_utf8b(key)}"
     return "$" + key if key.startswith("$") else key  # "$" starts only the archive's own keys
@@ -92,8 +106,4 @@ def _fast(value: Any) -> bool:
         return all(key.isascii() and _fast(item) for key, item in value.items())
     if isinstance(value, list | tuple):
         return all(_fast(item) for item in value)
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return True
-    if isinstance(value, int):
-        return -_EXACT < value < _EXACT
-    return False
+    return exact_leaf(value)

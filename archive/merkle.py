@@ -19,6 +19,9 @@ class ProofError(ValueError):
     """A proof asked for what the tree cannot show (an index outside it, an older size larger)."""
 
 
+_sha256 = hashlib.sha256
+
+
 def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
@@ -30,22 +33,23 @@ class Frontier:
 
     def __init__(self) -> None:
         self.size = 0
-        self._stack: list[tuple[int, bytes]] = []  # (leaves under it, hash), sizes strictly decreasing
+        # One hash per set bit of size, largest subtree first: appending merges one per trailing 1 bit.
+        self._stack: list[bytes] = []
 
     def append(self, leaf: bytes) -> None:
-        size, value = 1, leaf
-        while self._stack and self._stack[-1][0] == size:
-            left_size, left = self._stack.pop()
-            size, value = left_size + size, node_hash(left, value)
-        self._stack.append((size, value))
+        value, below = leaf, self.size
+        while below & 1:
+            value = _sha256(b"\x01" + self._stack.pop() + value).digest()
+            below >>= 1
+        self._stack.append(value)
         self.size += 1
 
     def root(self) -> bytes:
         """MTH(D[size]): the complete subtrees folded from the right, the tree RFC 9162 describes."""
         if not self._stack:
             return EMPTY_ROOT
-        value = self._stack[-1][1]
-        for _, left in reversed(self._stack[:-1]):
+        value = self._stack[-1]
+        for left in reversed(self._stack[:-1]):
             value = node_hash(left, value)
         return value
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class DeliveryState(StrEnum):
@@ -100,9 +100,9 @@ class ReviewEntry:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LogEntry:
-    """A record as the tree sees it: its index (1-based), its time, and the exact bytes its leaf hashes."""
+class LogEntry(NamedTuple):
+    """A record as the tree sees it: its index (1-based), its time, and the exact bytes its leaf hashes.
+    A tuple, not a dataclass: a full verify makes one per record, millions of them."""
 
     seq: int
     recorded_at: str

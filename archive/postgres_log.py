@@ -59,9 +59,7 @@ async def log_entries(connection: Any, after: int, limit: int) -> list[LogEntry]
         " WHERE seq > $1 ORDER BY seq LIMIT $2",
         after, limit,
     )  # fmt: skip
-    return [
-        LogEntry(int(r["seq"]), r["recorded_at"], bytes(r["canonical"]), bytes(r["leaf_hash"])) for r in rows
-    ]
+    return [LogEntry(r[0], r[1], r[2], r[3]) for r in rows]  # asyncpg gives int, str, bytes, bytes
 
 
 async def checkpoints(connection: Any) -> list[Checkpoint]:

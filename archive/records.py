@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from archive.canonical import canonical, escaped
+from archive.canonical import canonical, escaped_text
 from archive.sealing import Sealed, seal
 
 FORMAT = 2  # the leaf format, in every leaf as "v"
@@ -80,18 +80,18 @@ class Record:
         return recorded_at_text(self.recorded_at)
 
     def sealed(self) -> Sealed:
-        return seal(escaped(self.payload), self.salt)
+        return seal(self.payload, self.salt)
 
     def canonical(self, recorded_at_text: str | None = None, sealed: Sealed | None = None) -> bytes:
-        return canonical(
-            {
-                "v": FORMAT,
-                "kind": str(self.kind),
-                "message_id": self.message_id,
-                "recorded_at": recorded_at_text or self.recorded_at_text,
-                "payload": (sealed or self.sealed()).payload,
-            }
-        )
+        sealed = sealed or self.sealed()
+        document = {
+            "v": FORMAT,
+            "kind": str(self.kind),
+            "message_id": None if self.message_id is None else escaped_text(self.message_id),
+            "recorded_at": recorded_at_text or self.recorded_at_text,
+            "payload": sealed.payload,
+        }
+        return canonical(document, fast=sealed.fast)
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.canonical())

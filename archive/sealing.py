@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from archive.canonical import canonical, restore
+from archive.canonical import canonical, escaped, escaped_key, escaped_text, exact_leaf, restore
 
 SEALED = "$sealed"
 
@@ -56,23 +56,38 @@ PERSONAL = frozenset(
 @dataclass(frozen=True, slots=True)
 class Sealed:
     payload: Any  # the payload as the leaf holds it: commitments in place of personal values
-    openings: dict[str, Any]  # JSON pointer -> the value it seals
+    openings: dict[str, Any]  # JSON pointer -> the value it seals (escaped: archive.canonical)
+    fast: bool  # whether orjson writes the payload's canonical bytes (archive.canonical)
 
 
 def seal(payload: Any, salt: bytes) -> Sealed:
+    """The payload escaped (archive.canonical) and its personal values sealed, in one walk: every record
+    of every message comes through here, so it is walked once."""
     openings: dict[str, Any] = {}
+    fast = True
 
     def walk(value: Any, pointer: str, personal: bool) -> Any:
+        nonlocal fast
         if isinstance(value, dict):
-            return {k: walk(item, f"{pointer}/{_token(k)}", k in PERSONAL) for k, item in value.items()}
+            walked = {}
+            for key, item in value.items():
+                written = escaped_key(key)
+                fast = fast and written.isascii()
+                walked[written] = walk(item, f"{pointer}/{_token(written)}", written in PERSONAL)
+            return walked
         if personal and value is not None and not _list_of_dicts(value):
-            openings[pointer] = value
-            return {SEALED: commitment(salt, pointer, value)}
+            opened = escaped(value)
+            openings[pointer] = opened
+            return {SEALED: commitment(salt, pointer, opened)}
         if isinstance(value, list | tuple):
             return [walk(item, f"{pointer}/{n}", False) for n, item in enumerate(value)]
+        if isinstance(value, str):
+            return escaped_text(value)
+        fast = fast and exact_leaf(value)
         return value
 
-    return Sealed(walk(payload, "", False), openings)
+    walked = walk(payload, "", False)
+    return Sealed(walked, openings, fast)
 
 
 def commitment(salt: bytes, pointer: str, value: Any) -> str:

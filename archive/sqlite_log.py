@@ -22,7 +22,7 @@ def log_entries(connection: sqlite3.Connection, after: int, limit: int) -> list[
         "SELECT seq, recorded_at, canonical, leaf_hash FROM records WHERE seq > ? ORDER BY seq LIMIT ?",
         (after, limit),
     ).fetchall()
-    return [LogEntry(int(seq), str(at), bytes(canonical), bytes(leaf)) for seq, at, canonical, leaf in rows]
+    return list(map(LogEntry._make, rows))  # sqlite3 gives int, str, bytes, bytes already
 
 
 def checkpoints(connection: sqlite3.Connection) -> list[Checkpoint]:

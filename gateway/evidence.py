@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from archive.records import leaf_hash
 from archive.store import Store
 
 log = structlog.get_logger("gateway.evidence")
+_sha256 = hashlib.sha256  # a leaf is SHA-256(0x00 || canonical): archive.records.leaf_hash, inlined
 _BATCH = 5_000
 
 
@@ -37,13 +39,24 @@ class EvidenceError(Exception):
 
 
 async def entries(store: Store, after: int = 0) -> AsyncIterator[LogEntry]:
-    while True:
-        batch = await store.log_entries(after, _BATCH)
-        if not batch:
-            return
+    """Every record after ``after``, in index order."""
+    async for batch in batches(store, after):
         for entry in batch:
             yield entry
-        after = batch[-1].seq
+
+
+async def batches(store: Store, after: int = 0) -> AsyncIterator[list[LogEntry]]:
+    """The records after ``after`` in index order, a batch at a time; the next is read while this one is
+    used (the store reads on a thread of its own, or over the network)."""
+    batch = await store.log_entries(after, _BATCH)
+    while batch:
+        following = asyncio.ensure_future(store.log_entries(batch[-1].seq, _BATCH))
+        try:
+            yield batch
+        except BaseException:  # closed early (the reader had enough), or thrown into
+            following.cancel()
+            raise
+        batch = await following
 
 
 class Notary:
@@ -155,28 +168,34 @@ async def verify(
     verdict.checkpoints = len(heads)
     frontier, last_time, last_seq, agreed = Frontier(), "", 0, 0
     pending = list(heads)
-    async for entry in entries(store):
-        if entry.seq != last_seq + 1:
-            verdict.problems.append(
-                f"record {last_seq + 1} is missing (the next is {entry.seq}): removed or renumbered"
-            )
-        last_seq = entry.seq
-        recomputed = entry.leaf_hash if entry.seq <= since else leaf_hash(entry.canonical)
-        if recomputed != entry.leaf_hash:
-            verdict.problems.append(f"record {entry.seq}: its bytes do not match its leaf hash (changed)")
-        if entry.recorded_at < last_time and entry.seq > since:
-            verdict.problems.append(f"record {entry.seq}: recorded before the record ahead of it")
-        last_time = max(last_time, entry.recorded_at)
-        frontier.append(recomputed)
-        while pending and pending[0].size == frontier.size:
-            head = pending.pop(0)
-            if head.root != frontier.root():
+    next_head = pending[0].size if pending else 0
+    async for batch in batches(store):  # a plain loop over each batch: this runs once per record
+        for seq, recorded_at, canonical, leaf in batch:
+            if seq != last_seq + 1:
                 verdict.problems.append(
-                    f"records {agreed + 1}-{head.size}: the archive differs from the checkpoint signed "
-                    f"{head.signed_at} (a record changed, removed, inserted or reordered)"
+                    f"record {last_seq + 1} is missing (the next is {seq}): removed or renumbered"
                 )
+            last_seq = seq
+            recomputed = leaf if seq <= since else _sha256(b"\x00" + canonical).digest()
+            if recomputed != leaf:
+                verdict.problems.append(f"record {seq}: its bytes do not match its leaf hash (changed)")
+            if recorded_at < last_time:
+                if seq > since:
+                    verdict.problems.append(f"record {seq}: recorded before the record ahead of it")
             else:
-                agreed = head.size
+                last_time = recorded_at
+            frontier.append(recomputed)
+            if frontier.size == next_head:
+                while pending and pending[0].size == frontier.size:
+                    head = pending.pop(0)
+                    if head.root != frontier.root():
+                        verdict.problems.append(
+                            f"records {agreed + 1}-{head.size}: the archive differs from the checkpoint "
+                            f"signed {head.signed_at} (a record changed, removed, inserted or reordered)"
+                        )
+                    else:
+                        agreed = head.size
+                next_head = pending[0].size if pending else 0
     verdict.records = frontier.size
     for head in pending:
         verdict.problems.append(
