@@ -85,6 +85,8 @@ public_url = "http://127.0.0.1:8080"
 
 [web]
 listen = "127.0.0.1:8080"
+public_url = "http://127.0.0.1:8080"
+secure_cookies = false  # the demo's portal is plain HTTP on loopback
 """
 
 
@@ -134,6 +136,9 @@ def _print_demo(relay: Relay, password: str) -> None:
         "(Cc, with a Reply-To conversation address), and principal Alan Brooks (abrooks@nusd.example.org).",
         "Between 21:00 and 06:00 Chicago time quiet hours apply: the copies wait until 06:00 and Dana gets a",
         "notice saying so; add --header 'X-Chaperone-Urgent: reason' to send at once, flagged for review.",
+        "",
+        f"The portal: http://127.0.0.1:{relay.port('web')}/portal/ (sign in as abrooks@nusd.example.org,",
+        "the principal, with the password above: the review queue, search, threads).",
         "",
         "Text Sam from Dana Reyes's phone through the relay number pool (Twilio's webhook, signed as Twilio",
         "signs it); the relay's texts land in " + relay.settings.sms.provider.removeprefix("outbox:") + ":",
