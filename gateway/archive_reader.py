@@ -29,10 +29,9 @@ class ThreadMessage:
     sender: dict[str, Any]
     recipients: list[dict[str, Any]]
     subject: str
-    text: str  # the words, as a reader shows them (None when its body was disposed of: "")
+    text: str  # the words, as a reader shows them ("" once its body was disposed of)
     decision: dict[str, Any]
-    copies: list[QueuedDelivery]
-    statuses: list[dict[str, Any]]  # what providers and delivery said, in order
+    copies: list[QueuedDelivery]  # each with its delivery state and attempts
     review: ReviewEntry | None  # its place in the review queue, if it was held or flagged
 
 
@@ -94,11 +93,6 @@ class ArchiveReader:
         copies = await self.store.copies(hit.message_id)
         recipients = list(message.get("recipients") or [])
         decision = payloads.get(str(RecordKind.DECISION), {})
-        statuses = [
-            {"kind": r.kind, "at": r.recorded_at, **r.payload}
-            for r in records
-            if r.kind.startswith("delivery.") and r.kind != str(RecordKind.DELIVERY_PLANNED)
-        ]
         if viewer.window is Window.GUARDIAN:
             # Their own family's part only: the other families' addresses and copies are not theirs.
             family = {key.removeprefix("person:") for key in viewer.scope or ()} | {viewer.person.person_id}
@@ -106,7 +100,6 @@ class ArchiveReader:
             planned = [r.payload for r in records if r.kind == str(RecordKind.DELIVERY_PLANNED)]
             mine = {p["delivery_id"] for p in planned if _to_family(p.get("recipients") or [], viewer)}
             copies = [c for c in copies if c.delivery_id in mine]
-            statuses = [s for s in statuses if s.get("delivery_id") in mine]
             decision = {"action": decision.get("action")}
         return ThreadMessage(
             hit=hit,
@@ -116,7 +109,6 @@ class ArchiveReader:
             text="" if body is None else archived_text(body, hit.channel),
             decision=decision,
             copies=copies,
-            statuses=statuses,
             review=await self.store.review(hit.message_id),
         )
 

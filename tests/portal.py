@@ -54,7 +54,7 @@ async def started(tmp_path: Path, downstream: Downstream, directory: Directory) 
             port, REYES, [KIM], compose(REYES, [KIM], "Your essay", "Don't tell your parents I helped.")
         )
         await submit(
-            port, LINDQVIST, [GARCIA], compose(LINDQVIST, [GARCIA], "Science fair", "Bring your poster.")
+            port, LINDQVIST, [GARCIA], compose(LINDQVIST, [GARCIA], "Science fair", "Bring the bus pass.")
         )
         yield PortalRelay(relay, downstream)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -21,39 +21,19 @@ from gateway.archive_reader import AUDIT_KINDS, ArchiveReader
 from gateway.cli import main
 from gateway.config import Settings
 from gateway.directory import Directory
-from gateway.service import running_relay
-from tests.conftest import SAMPLE_DISTRICT, Downstream, give_passwords, relay_settings
-from tests.mail import compose, in_store, submit
+from tests.conftest import SAMPLE_DISTRICT, Downstream
+from tests.mail import in_store
+from tests.portal import FIELD, PATEL, REYES, started
 
-REYES, LINDQVIST = "dreyes@nusd.example.org", "mlindqvist@nusd.example.org"
-PATEL, KIM, GARCIA = (
-    "spatel@students.nusd.example.org",
-    "jkim@students.nusd.example.org",
-    "lgarcia@students.nusd.example.org",
-)
-FIELD = "rfield@nusd.example.org"  # the compliance officer
 T = TypeVar("T")
 
 
 @pytest.fixture
-async def archive(tmp_path: Path, downstream: Downstream, directory: Directory) -> Settings:
-    """Three conversations: Reyes (Northfield High) to Patel, and to Kim (held), Lindqvist (Lakeview) to
-    Garcia, in that order."""
-    settings = relay_settings(tmp_path, downstream.port, district={"compliance_contact": FIELD})
-    await asyncio.to_thread(give_passwords, settings, REYES, LINDQVIST)
-    async with running_relay(settings, directory) as relay:
-        port = relay.port("submission")
-        await submit(port, REYES, [PATEL], compose(REYES, [PATEL], "Field trip", "The bus leaves at seven."))
-        await submit(
-            port, REYES, [KIM], compose(REYES, [KIM], "Your essay", "Don't tell your parents I helped.")
-        )
-        await submit(
-            port,
-            LINDQVIST,
-            [GARCIA],
-            compose(LINDQVIST, [GARCIA], "Science fair", "Bring your poster and the bus pass."),
-        )
-    return settings
+async def archive(tmp_path: Path, downstream: Downstream, directory: Directory) -> AsyncIterator[Settings]:
+    """Three conversations (tests.portal): Reyes (Northfield High) to Patel, and to Kim (held), Lindqvist
+    (Lakeview) to Garcia, in that order."""
+    async for running in started(tmp_path, downstream, directory):
+        yield running.relay.settings
 
 
 def look(settings: Settings, work: Callable[[ArchiveReader, Store], Awaitable[T]]) -> T:

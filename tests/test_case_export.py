@@ -150,7 +150,7 @@ async def test_the_command_line_exports_and_verifies(
     assert await asyncio.to_thread(chaperone, config, "roster", "import", str(SAMPLE_DISTRICT)) == 0
     case = tmp_path / "case.zip"
     assert await asyncio.to_thread(chaperone, config, "archive", "export", "--out", str(case), "bus") == 0
-    assert "1 messages, with proofs against a signed checkpoint" in capsys.readouterr().out
+    assert "2 messages, with proofs against a signed checkpoint" in capsys.readouterr().out
     assert await asyncio.to_thread(chaperone, investigator, "archive", "verify-export", str(case)) == 0
     assert "verified" in capsys.readouterr().out
     case.write_bytes(rewritten(case.read_bytes(), "messages/00001.eml", lambda eml: eml + b"\r\n"))

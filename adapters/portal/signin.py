@@ -4,7 +4,7 @@ Staff sign in with their district e-mail and app password, guardians with the pa
 let them set (gateway.credentials). Failed sign-ins are throttled per address and per client exactly as
 SMTP AUTH's are; a locked-out address is refused without checking a hash. Sessions live in a sealed,
 HttpOnly, SameSite=Strict cookie; a new one is started at each sign-in. The auth layer ends in one place
-(``_start_session``), so single sign-on (OpenID Connect) can hand over there next.
+(``start_session``), so single sign-on (OpenID Connect) can hand over there next.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import hmac
 import math
 import secrets
 import time
+from urllib.parse import quote
 
 from aiohttp import web
 from aiohttp_session import Session, get_session, new_session
@@ -72,7 +73,7 @@ async def signed_in_viewer(request: web.Request) -> Viewer | None:
 async def require_viewer(request: web.Request) -> Viewer:
     found = await signed_in_viewer(request)
     if found is None:
-        raise web.HTTPSeeOther(location=f"/portal/signin?next={request.rel_url.path_qs}")
+        raise web.HTTPSeeOther(location=f"/portal/signin?next={quote(request.rel_url.path_qs, safe='/')}")
     return found
 
 

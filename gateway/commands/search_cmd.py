@@ -1,6 +1,6 @@
-"""`chaperone archive search|export|verify-export`: the investigator's command line, with the portal's
-filters and windows (gateway.archive_reader, gateway.archive_access) and its case files
-(gateway.case_export).
+"""`chaperone archive search|export|verify-export|accesses`: the investigator's command line, with the
+portal's filters and windows (gateway.archive_reader, gateway.archive_access), its case files
+(gateway.case_export) and the archive's own access log.
 
 Whoever runs it names who they are with ``--as`` (their district e-mail; default the compliance contact):
 the search is scoped to that person's window and archived under their name, exactly as in the portal.
@@ -16,9 +16,10 @@ from pathlib import Path
 
 from archive.checkpoints import private_key, public_key
 from archive.models import SearchQuery
+from archive.records import RecordKind
 from archive.store import Store
 from gateway.archive_access import NoWindow, Viewer, viewer
-from gateway.archive_reader import ArchiveReader, search_query
+from gateway.archive_reader import AUDIT_KINDS, ArchiveReader, search_query
 from gateway.case_export import MAX_MESSAGES, CaseFile, ExportRefused, export, verify_export
 from gateway.commands.running import with_store
 from gateway.config import ConfigError, Settings, load_settings
@@ -37,6 +38,11 @@ def add_actions(actions: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _filters(exporting, limit=MAX_MESSAGES)
     exporting.add_argument("--out", type=Path, required=True, help="the zip to write")
     exporting.set_defaults(run=_export)
+    listing = actions.add_parser(
+        "accesses", help="who searched, viewed, exported and signed in, as JSON lines"
+    )
+    listing.add_argument("--since", help="YYYY-MM-DD")
+    listing.set_defaults(run=_accesses)
     checking = actions.add_parser("verify-export", help="check a case file offline; exit 1 on any problem")
     checking.add_argument("zip", type=Path)
     checking.add_argument("--public-key", help="the district's public key (default: from the config)")
@@ -135,3 +141,23 @@ def _verify_export(args: argparse.Namespace) -> int:
         print(problem)
     print(f"{args.zip}: {'verified' if not problems else f'{len(problems)} problems'}")
     return 0 if not problems else 1
+
+
+def _accesses(args: argparse.Namespace) -> int:
+    """The archive's own access log: every search, thread view, refused view, export and portal sign-in."""
+    settings = load_settings(args.config)
+    try:
+        since = search_query({"since": args.since}).since if args.since else None
+    except ValueError as error:
+        print(f"chaperone: {error}", file=sys.stderr)
+        return 2
+    kinds = [*AUDIT_KINDS, str(RecordKind.EXPORTED), str(RecordKind.SIGNED_IN)]
+    found = with_store(settings, lambda store: store.records(kinds=kinds))
+    for record in found:
+        if since is None or record.recorded_at >= since:
+            print(
+                json.dumps(
+                    {"seq": record.seq, "kind": record.kind, "at": record.recorded_at, **record.payload}
+                )
+            )
+    return 0
