@@ -3,6 +3,7 @@ emptied of a message when it is disposed of, and read newest first."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from archive.changes import Changes
@@ -17,11 +18,14 @@ async def apply(connection: Any, changes: Changes) -> None:
     if changes.indexed:
         await connection.executemany(
             "INSERT INTO search.messages(message_id, recorded_at, channel, direction, action, categories,"
-            " sender_id, keys, thread, subject, body, attachments)"
-            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) ON CONFLICT (message_id) DO NOTHING",
+            " sender_id, keys, thread, subject, body, attachments, document)"
+            " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,"
+            " setweight(to_tsvector('simple', $13), 'A') || to_tsvector('simple', $14))"
+            " ON CONFLICT (message_id) DO NOTHING",
             [
                 (e.message_id, e.recorded_at, e.channel, e.direction, e.action, list(e.categories),
-                 e.sender_id, list(e.keys), e.thread, _text(e.subject), _text(e.body), _text(e.attachments))
+                 e.sender_id, list(e.keys), e.thread, _text(e.subject), _text(e.body), _text(e.attachments),
+                 folded(e.subject), folded(f"{e.body} {e.attachments}"))
                 for e in changes.indexed
             ],
         )  # fmt: skip
@@ -39,7 +43,7 @@ async def search(connection: Any, query: SearchQuery) -> list[SearchHit]:
         return f"${len(params)}"
 
     if query.words:
-        phrases = " ".join('"' + word.replace('"', " ") + '"' for word in query.words)
+        phrases = " ".join('"' + folded(word).replace('"', " ") + '"' for word in query.words)
         where.append(f"document @@ websearch_to_tsquery('simple', {param(phrases)})")
     if query.keys:
         where.append(f"keys @> {param(list(query.keys))}::text[]")
@@ -90,3 +94,10 @@ async def search(connection: Any, query: SearchQuery) -> list[SearchHit]:
 
 def _text(value: str) -> str:
     return value.replace("\x00", "")  # PostgreSQL text holds no NUL
+
+
+def folded(text: str) -> str:
+    """Lower case without accents, as SQLite's unicode61 tokenizer (remove_diacritics 2) compares words:
+    "Autobús" and "autobus" are one word. PostgreSQL's unaccent is an extension a district may not have."""
+    decomposed = unicodedata.normalize("NFKD", _text(text).casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -55,7 +55,9 @@ def search(connection: sqlite3.Connection, query: SearchQuery) -> list[SearchHit
     params: list[Any] = []
     if query.words:
         where.append("search_text MATCH ?")
-        params.append(" ".join('"' + word.replace('"', '""') + '"' for word in query.words))
+        # Each word a phrase, quotes doubled: no FTS5 syntax gets through (and a NUL would end the string).
+        phrases = (word.replace("\x00", " ").replace('"', '""') for word in query.words)
+        params.append(" ".join(f'"{phrase}"' for phrase in phrases))
     for key in query.keys:
         where.append("m.entry IN (SELECT entry FROM search_keys WHERE key = ?)")
         params.append(key)

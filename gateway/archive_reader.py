@@ -7,6 +7,7 @@ delivery status. A guardian sees only their own family's copies, and no policy f
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -128,6 +129,7 @@ def search_query(asked: Mapping[str, str]) -> SearchQuery:
     """A search as a form or a command line asks it: q (words), staff, student, guardian (sourcedIds),
     school, channel, direction, action, category, since and until (YYYY-MM-DD, whole days, UTC), thread,
     before (the next page). Raises ValueError, naming the field, for what cannot be read."""
+    asked = {name: _printable(value) for name, value in asked.items() if isinstance(value, str)}
     keys = [f"person:{asked[f]}" for f in ("staff", "student", "guardian") if asked.get(f)]
     keys += [f"school:{asked['school']}"] if asked.get("school") else []
     action = asked.get("action") or ""
@@ -173,9 +175,17 @@ _WORDS = re.compile(r'"([^"]*)"|(\S+)')
 
 
 def words(text: str) -> tuple[str, ...]:
-    """A search box's words: each word, or each "quoted phrase", must be in a message for it to match."""
+    """A search box's words: each word, or each "quoted phrase", must be in a message for it to match.
+    Control characters (a NUL ends an FTS5 string) are spaces."""
+    text = _printable(text)
     found = (phrase or word for phrase, word in _WORDS.findall(text))
     return tuple(w.strip() for w in found if w.strip().strip('"'))[:20]
+
+
+def _printable(text: str) -> str:
+    """Control characters and lone surrogates as spaces: nothing a search box is given reaches a store as
+    anything but words."""
+    return "".join(" " if unicodedata.category(ch) in ("Cc", "Cs") else ch for ch in text)
 
 
 def _to_family(recipients: list[str], viewer: Viewer) -> bool:

@@ -15,11 +15,9 @@ CREATE TABLE search.messages (
     subject     TEXT NOT NULL,
     body        TEXT NOT NULL,
     attachments TEXT NOT NULL,
-    -- 'simple': no stemming, so English and Spanish are matched alike, word for word (as SQLite's FTS5 does).
-    document    TSVECTOR GENERATED ALWAYS AS (
-        setweight(to_tsvector('simple', subject), 'A') || to_tsvector('simple', body)
-        || to_tsvector('simple', attachments)
-    ) STORED
+    -- The words, folded (lower case, no accents: archive.postgres_search) and parsed with 'simple': no
+    -- stemming, so English and Spanish match alike, word for word, as SQLite's FTS5 does.
+    document    TSVECTOR NOT NULL
 );
 CREATE INDEX messages_document ON search.messages USING GIN (document);
 CREATE INDEX messages_keys ON search.messages USING GIN (keys);
