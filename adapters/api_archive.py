@@ -90,6 +90,7 @@ def archive_api_routes(portal: Portal) -> list[web.RouteDef]:
                 thread=w.hit.thread,
                 action=w.entry.action,
                 severity=w.severity,
+                alerted=w.alerted,
                 sender=w.hit.sender_id,
                 subject=w.entry.subject,
                 reasons=w.entry.reasons,

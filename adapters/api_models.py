@@ -94,6 +94,7 @@ class Review(_Out):
     thread: str
     action: str
     severity: int = Field(description="the most severe finding: 3 high, 2 medium, 1 low")
+    alerted: bool = Field(description="supervisors and the compliance contact were alerted at once")
     sender: str
     subject: str | None
     reasons: str

@@ -43,6 +43,7 @@ class Waiting:
     hit: SearchHit
     entry: ReviewEntry
     severity: int  # its most severe finding: 3 high, 2 medium, 1 low
+    alerted: bool  # supervisors and the compliance contact were alerted at once (threat, sexual, secrecy)
 
 
 class ArchiveReader:
@@ -65,18 +66,23 @@ class ArchiveReader:
 
     async def review_queue(self, viewer: Viewer) -> list[Waiting]:
         """The pending reviews within the viewer's window: held before flagged (nothing was sent yet),
-        then the most severe, then the longest waiting."""
+        then those that raised an alert, then the most severe, then the longest waiting."""
         if not viewer.may_review:
             return []
         pending = {entry.message_id: entry for entry in await self.store.reviews([PENDING])}
         asked = SearchQuery(message_ids=tuple(pending), scope=viewer.scope, limit=max(1, len(pending)))
         hits = await self.store.search(asked) if pending else []
-        decisions = await self.store.records(
-            message_ids=[h.message_id for h in hits], kinds=[str(RecordKind.DECISION)]
-        ) if hits else []  # fmt: skip
-        severity = {str(r.message_id): _severity(r.payload) for r in decisions}
-        waiting = [Waiting(h, pending[h.message_id], severity.get(h.message_id, 0)) for h in hits]
-        waiting.sort(key=lambda w: (w.entry.action != "hold", -w.severity, w.entry.opened_at))
+        kinds = [str(RecordKind.DECISION), str(RecordKind.ALERT)]
+        found = (
+            await self.store.records(message_ids=[h.message_id for h in hits], kinds=kinds) if hits else []
+        )
+        severity = {str(r.message_id): _severity(r.payload) for r in found if r.kind == kinds[0]}
+        alerted = {r.message_id for r in found if r.kind == kinds[1]}
+        waiting = [
+            Waiting(h, pending[h.message_id], severity.get(h.message_id, 0), h.message_id in alerted)
+            for h in hits
+        ]
+        waiting.sort(key=lambda w: (w.entry.action != "hold", not w.alerted, -w.severity, w.entry.opened_at))
         return waiting
 
     async def reviewable(self, viewer: Viewer, message_id: str) -> SearchHit | None:

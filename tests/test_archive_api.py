@@ -83,7 +83,7 @@ async def test_a_supervisor_decides_through_the_api(api: Api, portal: PortalRela
     assert status == 403
     status, queue = await api.call("GET", "/api/v1/reviews", "/api/v1/reviews", BROOKS)
     [held] = queue["reviews"]
-    assert held["subject"] == "Your essay" and held["severity"] == 3
+    assert held["subject"] == "Your essay" and held["severity"] == 3 and held["alerted"]
     path, template = f"/api/v1/reviews/{held['message_id']}", "/api/v1/reviews/{message_id}"
     status, refused = await api.call("POST", path, template, BROOKS, json={"verdict": "approve"})
     assert status == 400 and "comment" in refused["error"]
