@@ -110,6 +110,15 @@ class LogEntry(NamedTuple):
     leaf_hash: bytes
 
 
+class SealedEntry(NamedTuple):
+    """A record whose personal values are kept beside the log: its leaf bytes, its salt and its openings."""
+
+    seq: int
+    canonical: bytes
+    salt: bytes
+    openings: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class ArchivedRecord:
     seq: int

@@ -31,6 +31,7 @@ from archive.models import (
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
+    SealedEntry,
     SearchHit,
     SearchQuery,
     SmsSession,
@@ -339,6 +340,10 @@ class PostgresStore:
     async def checkpoints(self) -> list[Checkpoint]:
         async with self.pool.acquire() as connection:
             return await log_sql.checkpoints(connection)
+
+    async def sealed_entries(self, after: int, limit: int) -> list[SealedEntry]:
+        async with self.pool.acquire() as connection:
+            return await log_sql.sealed_entries(connection, after, limit)
 
 
 async def _apply(connection: Any, changes: Changes) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from archive.changes import Changes, RecordRow, in_time_order
 from archive.checkpoints import Checkpoint
-from archive.models import LogEntry
+from archive.models import LogEntry, SealedEntry
 
 _SEQUENCER_LOCK = 0x43686171  # pg_advisory_xact_lock key ("Chaq"): one unit appends records at a time
 
@@ -60,6 +60,15 @@ async def log_entries(connection: Any, after: int, limit: int) -> list[LogEntry]
         after, limit,
     )  # fmt: skip
     return [LogEntry(r[0], r[1], r[2], r[3]) for r in rows]  # asyncpg gives int, str, bytes, bytes
+
+
+async def sealed_entries(connection: Any, after: int, limit: int) -> list[SealedEntry]:
+    rows = await connection.fetch(
+        "SELECT seq, canonical, salt, openings FROM evidence.records"
+        " JOIN evidence.record_openings USING (leaf_hash) WHERE seq > $1 ORDER BY seq LIMIT $2",
+        after, limit,
+    )  # fmt: skip
+    return [SealedEntry(r[0], r[1], r[2], r[3]) for r in rows]
 
 
 async def checkpoints(connection: Any) -> list[Checkpoint]:

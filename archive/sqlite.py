@@ -43,6 +43,7 @@ from archive.models import (
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
+    SealedEntry,
     SearchHit,
     SearchQuery,
     SmsSession,
@@ -185,6 +186,9 @@ class SqliteStore:
 
     async def checkpoints(self) -> list[Checkpoint]:
         return await self._submit(self._reads, log_sql.checkpoints)
+
+    async def sealed_entries(self, after: int, limit: int) -> list[SealedEntry]:
+        return await self._submit(self._reads, lambda c: log_sql.sealed_entries(c, after, limit))
 
     async def sms_sessions(
         self, phones: Collection[str], *, active_after: float, relay_number: str | None = None

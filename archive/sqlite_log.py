@@ -7,7 +7,7 @@ import sqlite3
 
 from archive.changes import Changes
 from archive.checkpoints import Checkpoint
-from archive.models import LogEntry
+from archive.models import LogEntry, SealedEntry
 
 
 def apply(connection: sqlite3.Connection, changes: Changes) -> None:
@@ -23,6 +23,15 @@ def log_entries(connection: sqlite3.Connection, after: int, limit: int) -> list[
         (after, limit),
     ).fetchall()
     return list(map(LogEntry._make, rows))  # sqlite3 gives int, str, bytes, bytes already
+
+
+def sealed_entries(connection: sqlite3.Connection, after: int, limit: int) -> list[SealedEntry]:
+    rows = connection.execute(
+        "SELECT seq, canonical, salt, openings FROM records JOIN record_openings USING (leaf_hash)"
+        " WHERE seq > ? ORDER BY seq LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    return list(map(SealedEntry._make, rows))
 
 
 def checkpoints(connection: sqlite3.Connection) -> list[Checkpoint]:

@@ -22,6 +22,7 @@ from archive.models import (
     LogEntry,
     QueuedDelivery,
     ReviewEntry,
+    SealedEntry,
     SearchHit,
     SearchQuery,
     SmsSession,
@@ -53,6 +54,10 @@ class EvidenceLog(Protocol):
 
     async def checkpoints(self) -> list[Checkpoint]:
         """Every signed tree head the archive keeps, smallest tree first."""
+        ...
+
+    async def sealed_entries(self, after: int, limit: int) -> list[SealedEntry]:
+        """Up to ``limit`` records with index above ``after`` whose openings are kept, in index order."""
         ...
 
 

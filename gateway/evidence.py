@@ -27,6 +27,7 @@ from archive.checkpoints import Checkpoint, sign, valid
 from archive.merkle import Frontier
 from archive.models import Conflict, LogEntry
 from archive.records import leaf_hash
+from archive.sealing import mismatched, openings_from
 from archive.store import Store
 
 log = structlog.get_logger("gateway.evidence")
@@ -135,6 +136,22 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+
+async def verify_openings(store: Store, verdict: Verdict) -> None:
+    """Hold every kept personal value to the commitment its leaf made (archive.sealing): a value changed
+    beside the log is caught, though the tree does not cover it."""
+    after = 0
+    while batch := await store.sealed_entries(after, _BATCH):
+        for seq, canonical, salt, openings in batch:
+            payload = orjson.loads(canonical)["payload"]
+            changed = mismatched(payload, salt, openings_from(openings))
+            if changed:
+                verdict.problems.append(
+                    f"record {seq}: its kept personal values {', '.join(changed)} are not the ones its leaf "
+                    "committed to (changed)"
+                )
+        after = batch[-1].seq
 
 
 async def verify(

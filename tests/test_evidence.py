@@ -21,7 +21,7 @@ from archive.checkpoints import Checkpoint, new_key_text, private_key, sign, tre
 from archive.models import Conflict, LogEntry
 from archive.records import Record, RecordKind, leaf_hash
 from archive.store import Store
-from gateway.evidence import Notary, read_witness, verify
+from gateway.evidence import Notary, read_witness, verify, verify_openings
 from tests.conftest import archive_url
 from tests.mail import raw_sql
 
@@ -224,3 +224,25 @@ def test_a_checkpoint_s_signed_bytes_name_the_format_size_root_and_time() -> Non
     assert Checkpoint.from_json(head.to_json()) == head
     with pytest.raises(ValueError):
         Checkpoint.from_json({**head.to_json(), "format": "other/1"})
+
+
+async def test_a_kept_personal_value_changed_beside_the_log_is_caught(store: Store, tmp_path: Path) -> None:
+    await add_records(store, 3)  # each seals its "to" address
+    verdict = await verify(store, KEY.public_key())
+    await verify_openings(store, verdict)
+    assert verdict.ok, verdict.problems
+    url = archive_url(tmp_path)
+    forged = hex_bytes(url, b'{"/to":["insider@example.org"]}')
+    second = "(SELECT leaf_hash FROM records WHERE seq = 2)"
+    change = f"UPDATE record_openings SET openings = {forged} WHERE leaf_hash = {second}"
+    if url.startswith("sqlite"):
+        raw_sql(url, "DROP TRIGGER openings_no_update")
+        raw_sql(url, change)
+    else:
+        raw_sql(url, f"BEGIN; ALTER TABLE record_openings DISABLE TRIGGER USER; {change}; COMMIT")
+    verdict = await verify(store, KEY.public_key())
+    assert verdict.ok  # the tree does not cover the kept values ...
+    await verify_openings(store, verdict)
+    assert verdict.problems == [
+        "record 2: its kept personal values /to are not the ones its leaf committed to (changed)"
+    ]  # ... their commitments in the leaves do

@@ -23,7 +23,7 @@ from archive.store import Store
 from gateway.commands import retention_cmd, search_cmd
 from gateway.commands.running import with_store
 from gateway.config import ConfigError, load_settings
-from gateway.evidence import EvidenceError, Notary, entries, verify
+from gateway.evidence import EvidenceError, Notary, Verdict, entries, verify, verify_openings
 
 T = TypeVar("T")
 
@@ -41,6 +41,10 @@ def register(groups: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "verify", help="recompute every record and checkpoint; exit 1 on any problem"
     )
     verifying.add_argument("--public-key", help="the district's public key (default: from the config)")
+    verifying.add_argument(
+        "--openings", action="store_true",
+        help="also hold every kept personal value to the commitment in its leaf (slower)",
+    )  # fmt: skip
     verifying.add_argument(
         "--since", type=int, default=0, metavar="SIZE",
         help="the size of a checkpoint verified before: recompute only the records after it",
@@ -82,9 +86,14 @@ def _verify(args: argparse.Namespace) -> int:
     text = args.public_key or settings.archive.checkpoint_public_key
     key = settings.archive.signing_key()
     public = public_key(text) if text else (private_key(key).public_key() if key else None)
-    verdict = with_store(
-        settings, lambda store: verify(store, public, settings.archive.witness, since=args.since)
-    )
+
+    async def run(store: Store) -> Verdict:
+        verdict = await verify(store, public, settings.archive.witness, since=args.since)
+        if args.openings:
+            await verify_openings(store, verdict)
+        return verdict
+
+    verdict = with_store(settings, run)
     for problem in verdict.problems:
         print(problem)
     unsigned = "" if public is not None else " (signatures not checked: no public key)"
