@@ -26,7 +26,9 @@ import mailbox
 import tempfile
 import zipfile
 from dataclasses import dataclass, replace
+from datetime import datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +133,7 @@ def _text_as_email(hit: SearchHit, message: dict[str, Any], body: bytes) -> byte
     rendered = EmailMessage()
     rendered["From"] = str((message.get("sender") or {}).get("address") or hit.sender_id)
     rendered["To"] = ", ".join(str(r.get("address")) for r in message.get("recipients") or [])
-    rendered["Date"] = hit.recorded_at
+    rendered["Date"] = format_datetime(datetime.fromisoformat(hit.recorded_at))
     rendered["Subject"] = "Text message"
     rendered["X-Chaperone-Message-Id"] = hit.message_id
     rendered.set_content(body.decode("utf-8", errors="replace"))
