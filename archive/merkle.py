@@ -44,14 +44,35 @@ class Frontier:
         self._stack.append(value)
         self.size += 1
 
+    def append_subtree(self, root: bytes, height: int) -> None:
+        """Add a complete subtree of 2**height leaves, when this tree's size is a multiple of that (a
+        verifier that had ranges of the log hashed apart puts their roots together)."""
+        if self.size % (1 << height):
+            raise ProofError(f"a subtree of {1 << height} leaves cannot follow {self.size}")
+        value, below = root, self.size >> height
+        while below & 1:
+            value = _sha256(b"\x01" + self._stack.pop() + value).digest()
+            below >>= 1
+        self._stack.append(value)
+        self.size += 1 << height
+
+    def stack(self) -> list[bytes]:
+        """The complete subtrees' roots, largest first: one per set bit of the size."""
+        return list(self._stack)
+
     def root(self) -> bytes:
         """MTH(D[size]): the complete subtrees folded from the right, the tree RFC 9162 describes."""
-        if not self._stack:
-            return EMPTY_ROOT
-        value = self._stack[-1]
-        for left in reversed(self._stack[:-1]):
-            value = node_hash(left, value)
-        return value
+        return fold(self._stack)
+
+
+def fold(stack: Sequence[bytes]) -> bytes:
+    """The root of a tree given its complete subtrees' roots, largest first."""
+    if not stack:
+        return EMPTY_ROOT
+    value = stack[-1]
+    for left in reversed(stack[:-1]):
+        value = node_hash(left, value)
+    return value
 
 
 def root(leaves: Sequence[bytes]) -> bytes:

@@ -34,8 +34,9 @@ from archive.models import QueuedDelivery, SearchQuery
 from archive.records import Record, RecordKind
 from archive.store import Store
 from gateway.directory import Directory
-from gateway.evidence import Notary, verify
+from gateway.evidence import Notary
 from gateway.search_index import concerned, search_entry
+from gateway.verification import verify
 from policies.parties import Person
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -204,7 +205,7 @@ async def main(url: str, count: int, students: int, searched_only: bool) -> None
         signed = await Notary(store, key).checkpoint()
         began = time.perf_counter()
         # An archive filled before was signed with that run's key: its signatures are not checked again.
-        verdict = await verify(store, key.public_key() if signed is not None else None)
+        verdict = await verify(store, key.public_key() if signed is not None else None, url=url)
         took = time.perf_counter() - began
         print(f"verify, every record: {took:.1f} s for {verdict.records:,} records "
               f"({'ok' if verdict.ok else verdict.problems[:3]})")  # fmt: skip

@@ -21,7 +21,8 @@ from archive.checkpoints import Checkpoint, new_key_text, private_key, sign, tre
 from archive.models import Conflict, LogEntry
 from archive.records import Record, RecordKind, leaf_hash
 from archive.store import Store
-from gateway.evidence import Notary, read_witness, verify, verify_openings
+from gateway.evidence import Notary, read_witness
+from gateway.verification import verify, verify_openings
 from tests.conftest import archive_url
 from tests.mail import raw_sql
 
@@ -246,3 +247,25 @@ async def test_a_kept_personal_value_changed_beside_the_log_is_caught(store: Sto
     assert verdict.problems == [
         "record 2: its kept personal values /to are not the ones its leaf committed to (changed)"
     ]  # ... their commitments in the leaves do
+
+
+@pytest.mark.parametrize("damage", ["none", "rehash", "remove"])
+async def test_walking_the_archive_in_ranges_apart_finds_what_one_walk_finds(
+    store: Store, tmp_path: Path, damage: str
+) -> None:
+    await add_records(store, 13)
+    await Notary(store, KEY).checkpoint()
+    await add_records(store, 14, start=13)
+    await Notary(store, KEY).checkpoint()
+    url = archive_url(tmp_path)
+    if damage == "rehash":
+        [entry] = await store.log_entries(9, 1)
+        forged = entry.canonical.replace(b'"n":9', b'"n":90')
+        tamper(url, *[f"UPDATE records SET canonical = {hex_bytes(url, forged)}, leaf_hash = "
+                      f"{hex_bytes(url, leaf_hash(forged))} WHERE seq = 10"] * 2)  # fmt: skip
+    elif damage == "remove":
+        tamper(url, *["DELETE FROM records WHERE seq = 20"] * 2)
+    whole = await verify(store, KEY.public_key())
+    apart = await verify(store, KEY.public_key(), url=url, range_size=8)  # 4 ranges, in worker processes
+    assert apart == whole
+    assert whole.ok == (damage == "none")

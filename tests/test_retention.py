@@ -17,8 +17,9 @@ from archive.checkpoints import new_key_text, private_key
 from archive.records import Record, RecordKind
 from archive.store import Store
 from gateway.cli import main
-from gateway.evidence import Notary, verify
+from gateway.evidence import Notary
 from gateway.retention import Retention
+from gateway.verification import verify
 from tests.conftest import archive_url
 from tests.mail import raw_sql
 

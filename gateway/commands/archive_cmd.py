@@ -23,7 +23,8 @@ from archive.store import Store
 from gateway.commands import retention_cmd, search_cmd
 from gateway.commands.running import with_store
 from gateway.config import ConfigError, load_settings
-from gateway.evidence import EvidenceError, Notary, Verdict, entries, verify, verify_openings
+from gateway.evidence import EvidenceError, Notary, entries
+from gateway.verification import Verdict, verify, verify_openings
 
 T = TypeVar("T")
 
@@ -88,7 +89,9 @@ def _verify(args: argparse.Namespace) -> int:
     public = public_key(text) if text else (private_key(key).public_key() if key else None)
 
     async def run(store: Store) -> Verdict:
-        verdict = await verify(store, public, settings.archive.witness, since=args.since)
+        verdict = await verify(
+            store, public, settings.archive.witness, since=args.since, url=settings.archive.url
+        )
         if args.openings:
             await verify_openings(store, verdict)
         return verdict
