@@ -161,17 +161,16 @@ async def _walk(store: Store, start: int, stop: int | None, since: int, sizes: s
 async def _walk_apart(url: str, count: int, size: int, since: int, sizes: set[int]) -> list[_Walk] | None:
     """The ranges walked in worker processes, one per core; None if one came out short."""
     starts = list(range(0, count, size))
+    # The last range runs to the end, whatever was appended since the count.
+    stops: list[int | None] = [*starts[1:], None]
     spawn = multiprocessing.get_context("spawn")  # never fork a process with a store's threads in it
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1), mp_context=spawn) as pool:
-        walks = await asyncio.gather(*(
-            loop.run_in_executor(
-                pool, _walk_in_process, url, start, None if start == starts[-1] else start + size, since,
-                {s for s in sizes if start < s <= start + size} if start != starts[-1] else
-                {s for s in sizes if s > start},
-            )
-            for start in starts
-        ))  # fmt: skip
+        ranges = [
+            (url, start, stop, since, {s for s in sizes if s > start and (stop is None or s <= stop)})
+            for start, stop in zip(starts, stops, strict=True)
+        ]
+        walks = await asyncio.gather(*(loop.run_in_executor(pool, _walk_in_process, *r) for r in ranges))
     if any(w.size != size for w in walks[:-1]):
         return None
     return list(walks)
