@@ -18,6 +18,7 @@ message's bytes against the body digest its archived record committed to.
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import hashlib
 import io
@@ -76,10 +77,11 @@ async def export(
     changes = Changes()
     changes.append(Record(RecordKind.EXPORTED, export_id, payload))
     await store.commit(changes)
-    if notary is not None:
-        await notary.checkpoint()  # so that the case's records, its own audit included, are covered
     records = await store.records(message_ids=[h.message_id for h in hits]) if hits else []
     [own] = await store.records(message_ids=[export_id])
+    if notary is not None:
+        # Signed after they were read, so it covers every one of them (copies may still be going out).
+        await notary.checkpoint()
     heads = await store.checkpoints()
     proofs = await _proofs(store, [*records, own], heads[-1] if heads else None)
     files = [await _message_file(store, n, hit, records) for n, hit in enumerate(hits, 1)]
@@ -144,12 +146,13 @@ async def _proofs(store: Store, records: list[ArchivedRecord], head: Checkpoint 
     wanted = {r.seq for r in records}
     canonical: dict[int, bytes] = {}
     leaves: list[bytes] = []
-    async for entry in entries(store):
-        if head is not None and entry.seq > head.size:
-            break
-        leaves.append(entry.leaf_hash)
-        if entry.seq in wanted:
-            canonical[entry.seq] = entry.canonical
+    async with contextlib.aclosing(entries(store)) as reading:
+        async for entry in reading:
+            if head is not None and entry.seq > head.size:
+                break
+            leaves.append(entry.leaf_hash)
+            if entry.seq in wanted:
+                canonical[entry.seq] = entry.canonical
     covered = [seq for seq in sorted(wanted) if head is not None and seq <= head.size]
     paths = merkle.inclusion_proofs([seq - 1 for seq in covered], leaves) if covered else {}
     return {

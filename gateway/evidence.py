@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import orjson
@@ -35,7 +35,7 @@ class EvidenceError(Exception):
     """The archive is not as its own records say: a checkpoint is not signed over it."""
 
 
-async def entries(store: Store, after: int = 0) -> AsyncIterator[LogEntry]:
+async def entries(store: Store, after: int = 0) -> AsyncGenerator[LogEntry, None]:
     """Every record after ``after``, in index order."""
     async for batch in batches(store, after):
         for entry in batch:
@@ -52,8 +52,14 @@ async def batches(store: Store, after: int = 0) -> AsyncGenerator[list[LogEntry]
             yield batch
         except BaseException:  # closed early (the reader had enough), or thrown into
             following.cancel()
+            following.add_done_callback(_retrieved)  # its end, whatever it was, is of no interest now
             raise
         batch = await following
+
+
+def _retrieved(read: asyncio.Future[list[LogEntry]]) -> None:
+    if not read.cancelled():
+        read.exception()
 
 
 class Notary:

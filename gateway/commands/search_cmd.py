@@ -124,7 +124,8 @@ def _export(args: argparse.Namespace) -> int:
         print(f"chaperone: {refusal}", file=sys.stderr)
         return 1
     args.out.write_bytes(case.content)
-    proven = "with proofs against a signed checkpoint" if case.proven else "NOT proven: no checkpoint key"
+    unproven = "NOT all proven: no checkpoint covers them" + ("" if key else " (no [archive] checkpoint_key)")
+    proven = "with proofs against a signed checkpoint" if case.proven else unproven
     print(f"{args.out}: {case.messages} messages, {proven}")
     return 0
 
