@@ -91,7 +91,9 @@ def seal(payload: Any, salt: bytes) -> Sealed:
 
 
 def commitment(salt: bytes, pointer: str, value: Any) -> str:
-    digest = hashlib.sha256(salt + pointer.encode() + b"\x00" + canonical(value))
+    # Most sealed values are one string (escaped: valid Unicode), whose RFC 8785 form is orjson's.
+    written = orjson.dumps(value) if type(value) is str else canonical(value)
+    digest = hashlib.sha256(salt + pointer.encode() + b"\x00" + written)
     return "sha256:" + digest.hexdigest()
 
 
