@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from gateway.kept_secret import replace_private
 
 _HASHER = PasswordHasher()
 _DUMMY = _HASHER.hash("chaperone: no such staff member")
@@ -30,18 +30,7 @@ class StaffCredentials:
     def set_password(self, email: str, password: str) -> None:
         hashes = self._load()
         hashes[email.strip().lower()] = _HASHER.hash(password)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(hashes, out, indent=1, sort_keys=True)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        replace_private(self.path, json.dumps(hashes, indent=1, sort_keys=True))
 
     def verify(self, email: str, password: str) -> bool:
         stored = self._load().get(email.strip().lower())

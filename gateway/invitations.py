@@ -11,9 +11,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from typing import Any
 from archive.changes import Changes
 from gateway import notices
 from gateway.config import Settings
+from gateway.kept_secret import replace_private
 from gateway.models import Purpose, new_id
 from policies.parties import Person
 
@@ -66,13 +65,7 @@ class Invitations:
             fcntl.flock(lock, fcntl.LOCK_EX)
             pending = {k: v for k, v in self._load().items() if v["expires"] > self.clock()}
             yield pending
-            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".guardian-invitations.")
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(pending, out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, 0o600)
-            os.replace(temporary, self.path)
+            replace_private(self.path, json.dumps(pending))
 
 
 def invite(changes: Changes, settings: Settings, invitations: Invitations, guardian: Person) -> None:

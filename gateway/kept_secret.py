@@ -1,9 +1,11 @@
-"""A secret the relay makes for itself once and keeps in data_dir (mode 0600): development's webhook token,
-the portal's session key. Every process of the relay reads the same one; the first to make it wins."""
+"""Private files in data_dir (mode 0600): a secret the relay makes for itself once (development's webhook
+token, the portal's session key; every process reads the same one, the first to make it wins), and files
+replaced whole (password hashes, invitations)."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,3 +27,19 @@ def kept_secret(path: Path, make: Callable[[], str]) -> str:
     finally:
         made.unlink()
     return path.read_text(encoding="ascii").strip()
+
+
+def replace_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary file, fsynced, renamed), mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
