@@ -22,6 +22,7 @@ from archive.changes import Changes
 from archive.models import ArchivedRecord, Disposal, LegalHold
 from archive.records import Record, RecordKind, recorded_at_text
 from archive.store import Store
+from gateway.search_index import party_ids
 
 _PAGE = 2000  # message records read at a time
 _PER_UNIT = 200  # messages disposed of in one transaction
@@ -86,7 +87,7 @@ class Retention:
         old: dict[str, list[str]] = {}  # message id -> its bodies' digests
         async for record in self._messages(before=cutoff):
             assert record.message_id is not None  # a message record names its message
-            if record.message_id in held_messages or held_people & _people(record.payload):
+            if record.message_id in held_messages or held_people.intersection(party_ids(record.payload)):
                 report.held += 1
             else:
                 old[record.message_id] = _digests(record.payload)
@@ -146,11 +147,6 @@ class Retention:
             for record in page:
                 yield record
             after = page[-1].seq
-
-
-def _people(payload: dict[str, Any]) -> set[str]:
-    parties = [payload.get("sender") or {}, *(payload.get("recipients") or [])]
-    return {p["person_id"] for p in parties if isinstance(p, dict) and p.get("person_id")}
 
 
 def _digests(payload: dict[str, Any]) -> list[str]:

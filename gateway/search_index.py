@@ -21,14 +21,18 @@ def concerned(sender: Person, recipients: list[Person], directory: Directory) ->
     return {"guardians": sorted(guardians), "schools": sorted(schools)}
 
 
+def party_ids(message: dict[str, Any]) -> list[str]:
+    """The sourcedIds of a message record's sender and recipients, in that order."""
+    parties = [message.get("sender") or {}, *(message.get("recipients") or [])]
+    return [p["person_id"] for p in parties if isinstance(p, dict) and p.get("person_id")]
+
+
 def search_entry(
     message_id: str, recorded_at: str, message: dict[str, Any], decision: dict[str, Any], body: str
 ) -> SearchEntry:
     """The index entry of a message, from its records (``message`` and ``decision`` payloads)."""
     sender = message.get("sender") or {}
-    parties = [sender, *(message.get("recipients") or [])]
-    people = [p["person_id"] for p in parties if isinstance(p, dict) and p.get("person_id")]
-    people += message.get("guardians") or []
+    people = [*party_ids(message), *(message.get("guardians") or [])]
     keys = [f"person:{p}" for p in dict.fromkeys(people)]
     keys += [f"school:{s}" for s in message.get("schools") or []]
     findings = decision.get("findings") or []
