@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+import structlog
 from aiosmtpd.smtp import SMTP
 
 from adapters.roster_import import import_roster
@@ -286,6 +287,12 @@ class _SlowCallbacks(logging.Handler):
 def pytest_configure(config: pytest.Config) -> None:
     # The loops a test makes itself (asyncio.run in a relay's thread), and pytest-asyncio's (below).
     asyncio.set_event_loop_policy(_WatchedLoops())
+    # structlog's default renders an exception with Rich, every frame's locals included, inside the loop:
+    # over a second for one logged failure on a loaded machine, which the watchdog would blame on the relay.
+    # The relay's own configuration (gateway.logs) prints plain tracebacks; so do the tests.
+    processors = [*structlog.get_config()["processors"][:-1]]
+    processors.append(structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback))
+    structlog.configure(processors=processors)
 
 
 def pytest_asyncio_loop_factories(
