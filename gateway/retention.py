@@ -22,7 +22,7 @@ from archive.changes import Changes
 from archive.models import ArchivedRecord, Disposal, LegalHold
 from archive.records import Record, RecordKind, recorded_at_text
 from archive.store import Store
-from gateway.search_index import party_ids
+from gateway.search_index import concerned_people
 
 _PAGE = 2000  # message records read at a time
 _PER_UNIT = 200  # messages disposed of in one transaction
@@ -87,7 +87,8 @@ class Retention:
         old: dict[str, list[str]] = {}  # message id -> its bodies' digests
         async for record in self._messages(before=cutoff):
             assert record.message_id is not None  # a message record names its message
-            if record.message_id in held_messages or held_people.intersection(party_ids(record.payload)):
+            concerned = concerned_people(record.payload)
+            if record.message_id in held_messages or held_people.intersection(concerned):
                 report.held += 1
             else:
                 old[record.message_id] = _digests(record.payload)

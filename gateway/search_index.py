@@ -27,13 +27,18 @@ def party_ids(message: dict[str, Any]) -> list[str]:
     return [p["person_id"] for p in parties if isinstance(p, dict) and p.get("person_id")]
 
 
+def concerned_people(message: dict[str, Any]) -> list[str]:
+    """Everyone a message record concerns: its parties, then the guardians of its students (who get
+    their family's copy). Search files the message under each of them; a legal hold on any keeps it."""
+    return list(dict.fromkeys([*party_ids(message), *(message.get("guardians") or [])]))
+
+
 def search_entry(
     message_id: str, recorded_at: str, message: dict[str, Any], decision: dict[str, Any], body: str
 ) -> SearchEntry:
     """The index entry of a message, from its records (``message`` and ``decision`` payloads)."""
     sender = message.get("sender") or {}
-    people = [*party_ids(message), *(message.get("guardians") or [])]
-    keys = [f"person:{p}" for p in dict.fromkeys(people)]
+    keys = [f"person:{p}" for p in concerned_people(message)]
     keys += [f"school:{s}" for s in message.get("schools") or []]
     findings = decision.get("findings") or []
     categories = sorted({f["category"] for f in findings if isinstance(f, dict) and f.get("category")})

@@ -29,7 +29,14 @@ OLD = NOW - timedelta(days=8 * 366)
 
 
 async def add_message(
-    store: Store, message_id: str, body: bytes, *, at: datetime, teacher: str = "t-1", student: str = "s-1"
+    store: Store,
+    message_id: str,
+    body: bytes,
+    *,
+    at: datetime,
+    teacher: str = "t-1",
+    student: str = "s-1",
+    guardians: tuple[str, ...] = (),
 ) -> str:
     changes = Changes()
     digest = changes.put_body(body)
@@ -39,6 +46,7 @@ async def add_message(
         "sender": {"address": f"{teacher}@example.org", "person_id": teacher, "role": "teacher"},
         "recipients": [party],
         "subject": f"About {message_id}",
+        "guardians": list(guardians),
     }
     changes.append(Record(RecordKind.MESSAGE, message_id, payload, at))
     decision = {
@@ -108,6 +116,18 @@ async def test_a_legal_hold_keeps_what_it_covers_until_released(store: Store, sc
     assert await store.body(held) is None
     kinds = [r.kind for r in await store.records(kinds=["legal_hold.placed", "legal_hold.released"])]
     assert kinds == ["legal_hold.placed", "legal_hold.released"]
+
+
+async def test_a_hold_on_a_guardian_keeps_their_childrens_messages(store: Store) -> None:
+    # A guardian is sent a copy of every message to their child: those messages concern them.
+    held = await add_message(store, "m-child", b"to her child", at=OLD, student="s-9", guardians=("g-9",))
+    free = await add_message(store, "m-other", b"to another", at=OLD, student="s-2", guardians=("g-2",))
+    retention = Retention(store, retention_years=7)
+    await retention.place_hold("2026-018", "person", ["g-9"], "counsel")
+
+    report = await retention.purge("officer")
+    assert report.messages == ["m-other"] and report.held == 1
+    assert await store.body(held) == b"to her child" and await store.body(free) is None
 
 
 async def test_a_body_a_kept_message_shares_stays(store: Store) -> None:
