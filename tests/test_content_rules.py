@@ -489,6 +489,26 @@ def test_just_us_between_two_adults_is_not_a_grooming_signal() -> None:
     assert hits(SECRECY, "Drinks sometime? Just us.", sender=MATH_TEACHER, to=(LUIS_MOM,)) == []
 
 
+@pytest.mark.parametrize(
+    ("body", "sender"),
+    [
+        ("Jordan has the dentist at 1. I'll pick her up at the attendance window at 12:45.", SAMS_MOM),
+        ("Mañana Luis sale a las 10:30 por su vacuna. Yo paso por él a la oficina.", LUIS_MOM),
+        ("Luis: no te puedo llevar en mi carro, son reglas de la escuela. El camión sale a las 4.", TEACHER),
+        ("No, no puedes venir a mi casa. Los maestros no invitan estudiantes a la casa.", TEACHER),
+        ("I'm not going to keep things from your mom, Sam. Let's talk with the counselor together.", TEACHER),
+        ("If a student discloses abuse, don't promise to keep it secret; call the hotline.", TEACHER),
+    ],
+)
+def test_a_parents_pickup_and_an_offer_turned_down_are_not_grooming(body: str, sender: str) -> None:
+    assert hits(SECRECY, body, sender=sender, to=(TEACHER,) if sender != TEACHER else (SAM,)) == []
+
+
+def test_the_same_offer_made_is_a_grooming_signal() -> None:
+    assert hits(SECRECY, "Luis, te puedo llevar en mi carro después de la práctica.", to=(LUIS,))
+    assert hits(SECRECY, "I'll pick you up after practice, just the two of us.", sender=COACH, to=(AVA,))
+
+
 # --- confidential student information ---------------------------------------------------------------------
 
 

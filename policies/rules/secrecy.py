@@ -11,18 +11,21 @@
 A class surprise is not a secret kept from parents ("keep your person a secret until the gift exchange",
 "es un secreto, no le comenten nada a ella"), nor is deleting an outdated schedule or offering the team
 bus. Signals about closeness count only where a student is involved (a student recipient, or "her"/"him"
-as the one to be driven or met): "just us" between two adults is not this rule's business.
+as the one to be driven or met): "just us" between two adults is not this rule's business, and neither is a
+guardian's "I'll pick her up at the office".
 Seed 000: communication between employees and individual students must be transparent and accessible to
 supervisors, and parents should have access to it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from policies.context import Context
 from policies.decision import Severity
 from policies.message import Message
+from policies.parties import Role
 from policies.patterns import Phrases, compile_pattern, distinct, find, hit, phrase, search
 from policies.rules import Hit
 from policies.text import normalise
@@ -260,6 +263,14 @@ _CLOSE = Phrases(
     ),
 )
 _THIRD_PERSON = compile_pattern(r"her|him|ella|el")
+# An offer turned down, or a promise not to keep a secret: "no te puedo llevar en mi carro", "no, no puedes
+# venir a mi casa", "don't promise to keep it secret". Only a refusal right before the words counts.
+_REFUSED = re.compile(
+    r"(?<![a-z])(?:can'?t|cannot|won'?t|will not|not allowed to|(?:i'?m|i am) not (?:going to|gonna)"
+    r"|(?:don'?t|do not|never) promise to|no (?:te |le |les |lo |la )?(?:puedo|puedes|puede|podemos|voy a))"
+    r" (?:te |le |lo |la )?$"
+)
+_CAN = re.compile(r"(?:te |le |lo |la )?(?:puedo|puedes|puede|podemos) ")
 
 
 class SecrecyRule:
@@ -275,8 +286,8 @@ class SecrecyRule:
     def check(self, message: Message, context: Context) -> Iterable[Hit]:
         text = normalise(message.text)
         canonical = text.canonical.text
-        found = find(_HIDE_FROM_FAMILY, text)
-        secrets = find(_SECRET, text)
+        found = [f for f in find(_HIDE_FROM_FAMILY, text) if not _refused(canonical, f.start)]
+        secrets = [f for f in find(_SECRET, text) if not _refused(canonical, f.start)]
         if secrets and not _SURPRISE.search(canonical):
             found.extend(secrets)
         for item in find(_DELETE, text):
@@ -286,7 +297,17 @@ class SecrecyRule:
         students = message.student_recipients
         if len(students) <= 1:
             found.extend(find(_GIFT, text))
-        for item in find(_CLOSE, text):
+        # A parent who will pick their child up, or has the child ride with them, is a family's logistics.
+        by_guardian = message.sender.role is Role.GUARDIAN
+        for item in () if by_guardian else find(_CLOSE, text):
+            if _refused(canonical, item.start):
+                continue
             if students or _THIRD_PERSON.search(canonical, item.start, item.end):
                 found.append(item)
         return [hit(self.category, f.label, text, f, Severity.HIGH) for f in distinct(found)]
+
+
+def _refused(canonical: str, start: int) -> bool:
+    if _CAN.match(canonical, start) and canonical[max(0, start - 3) : start] == "no ":
+        return True  # "no | te puedo llevar": the match begins with the offer's modal
+    return _REFUSED.search(canonical, max(0, start - 40), start) is not None
