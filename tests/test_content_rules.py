@@ -381,6 +381,11 @@ def test_sexual_comments_on_a_person_are_high(body: str, to: tuple[str, ...]) ->
     assert found and all(h.severity is Severity.HIGH for h in found)
 
 
+@pytest.mark.parametrize("body", ["you're so fine", "ur fine af", "you're fine 😍", "Send me nudes"])
+def test_looks_and_nudes_still_count_outside_a_lesson(body: str) -> None:
+    assert hits(SEXUAL, body, to=(AVA,))
+
+
 def test_a_parent_propositioning_a_coach_counts_too() -> None:
     assert hits(SEXUAL, "Coach, you looked seriously sexy tonight.", sender=SAMS_MOM, to=(COACH,))
 
@@ -395,6 +400,11 @@ def test_a_parent_propositioning_a_coach_counts_too() -> None:
         "It's going to be hot tomorrow, bring water.",
         "Some stars are visible to the naked eye.",
         "Cute pic of your dog on the club page!",
+        "For the ball scene, everyone needs nude tights and character shoes.",
+        "Parent night on online safety: sexting, group chats and how to talk with your kids.",
+        "El consejero dará una charla sobre el sexting y las fotos íntimas.",
+        "Study the blue sheet and you're fine.",
+        "Mei, you're fine. The camp only needs a tetanus shot in the last ten years.",
     ],
 )
 def test_health_class_and_innocent_words_are_not_sexual(body: str) -> None:
@@ -414,6 +424,7 @@ def test_health_class_and_innocent_words_are_not_sexual(body: str) -> None:
         ("Just grab them at the self-checkout, nobody actually checks the bag lol", (SAM,)),
         ("Dígale que se fume un poquito de mota antes de dormir, a mí me funcionaba 😂", (SAMS_MOM,)),
         ("Go get w4sted tonight!!", (JORDAN,)),
+        ("lets get blazed before the assembly lol nobody will notice", (SAM,)),
     ],
 )
 def test_encouraging_drink_drugs_or_theft_is_a_finding(body: str, to: tuple[str, ...]) -> None:
@@ -429,6 +440,10 @@ def test_encouraging_drink_drugs_or_theft_is_a_finding(body: str, to: tuple[str,
         "Science Club potluck next Friday!",
         "Del 26 al 30 de octubre celebraremos la Semana del Listón Rojo contra las drogas.",
         "Bring two water bottles and drink plenty before practice.",
+        "root beer floats 🍺 for perfect attendance fri",
+        "Tell Jordan ice bath tonight, she got hammered on that tackle in the 2nd half.",
+        "The anti-vape assembly is Friday; the fake lung display is gross.",
+        "Parent night: fake pills that look exactly like Xanax or Adderall, and how to use naloxone.",
     ],
 )
 def test_prevention_and_lessons_are_not_encouragement(body: str) -> None:

@@ -17,7 +17,7 @@ from policies.context import Context
 from policies.decision import Severity
 from policies.lexicon import hits_in
 from policies.message import Message
-from policies.patterns import Found, Phrases, compile_pattern, distinct, find, hit, phrase
+from policies.patterns import Found, Phrases, compile_pattern, distinct, find, hit, phrase, search
 from policies.rules import Hit
 from policies.text import normalise
 
@@ -33,7 +33,10 @@ _EXPLICIT = Phrases(
     phrase(
         "comment on a person's looks",
         r"%YOURE% (?:so |really |very |absolutely |super |such a |looking |lookin'? |damn "
-        rf"|seriously )*{_LOOKS}"
+        rf"|seriously )*(?!fine){_LOOKS}"
+        # A bare "you're fine" reassures ("study the sheet and you're fine"); "so fine", "fine af" do not.
+        r"|%YOURE% (?:so |really |very |absolutely |super |looking |lookin'? |damn |seriously )+fine"
+        r"|%YOURE% fine(?= (?:af|asf|as hell|as fuck)|\s*[😍😘🔥😏😉🥵🤤])"
         r"|%YOURE% (?:so |really |very |absolutely |super |damn )*(?:pretty|cute)"
         r"(?=\s*(?:[.!?,😍😘🔥❤😉😏]|$))"
         r"|%YOURE% (?:such )?a (?:babe|hottie|snack|knockout|stunner|dime|smokeshow)",
@@ -205,9 +208,22 @@ _INNUENDO = compile_pattern(
     r"|tu) sabes (?:a )?(?:lo )?que me refiero|nadie se fijo en"
 )
 _EXCUSED_AFTER = {
-    "naked": re.compile(r"^ (?:eye|mole|truth|flame)"),
-    "nude": re.compile(r"^ (?:figure|painting|sculpture|statue|model|colou?r|tone|beach|heels|lipstick)"),
+    "naked": re.compile(r"^ (?:eye|mole|truth|flame|egg)"),
+    "nude": re.compile(
+        r"^ (?:figure|painting|sculpture|statue|model|colou?r|tone|beach|heels|lipstick|tights|hose|stockings"
+        r"|leotard|shade)"
+    ),
 }
+# Online-safety teaching names what it warns of: "a talk for parents on sexting", "sharing nude images of
+# anyone under 18 is a crime". Those words count only outside such a sentence.
+_SAFETY_TOPIC = frozenset({"sexting", "nude", "nudes", "fotos intimas", "sextortion", "sextorsion"})
+_SAFETY_TEACHING = compile_pattern(
+    r"safety|safe|workshop|presentation|parent night|parents? (?:night|evening)|assembly|lesson|curriculum"
+    r"|class(?:es)? on|talk(?:s)? (?:about|on|to)|how to talk|crime|illegal|against the law|report"
+    r"|counselor|counsellor|risks?|dangers?|protect|prevent|awareness|seguridad|taller|charla|platica"
+    r"|presentacion|noche para padres|delito|denunci\w*|consejer[oa]|riesgos?|peligros?|proteger|prevenir"
+    r"|hablar con sus hijos"
+)
 _EXCUSED_BEFORE = {"desnudo": re.compile(r"ojo $"), "desnuda": re.compile(r"vista $")}
 
 
@@ -230,6 +246,8 @@ class SexualRule:
             if after is not None and after.search(canonical[word.end : word.end + 20]):
                 continue
             if before is not None and before.search(canonical[max(0, word.start - 10) : word.start]):
+                continue
+            if token in _SAFETY_TOPIC and search(_SAFETY_TEACHING, canonical, *text.sentence_at(word.start)):
                 continue
             found.append(Found("sexual language", word.start, word.end))
         found.extend(find(_EXPLICIT, text))

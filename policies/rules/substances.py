@@ -62,7 +62,11 @@ _EDUCATION = compile_pattern(
     r"|talk with your child|talking with your child|effects|addiction|addictive|resist|peer pressure|lab"
     r"|reagent|experiment|avoid|quit|quitting|dejar de|contra las drogas|libres? de drogas|riesgos?"
     r"|prevencion|peligros?|concientizacion|campana|salud|liston rojo|hablen con sus hijos|prohibid[oa]"
+    r"|presentation|presenters?|parent night|workshop|curriculum|lesson|display|naloxone|narcan"
+    r"|anti|bag checks?|search(?:es)?|taller|charla|platica|presentacion|noche para padres"
 )
+# Sodas, not the drink: "root beer floats", "ginger beer".
+_SODA_BEFORE = compile_pattern(r"(?:root|ginger) $")
 _PARTY = compile_pattern(
     r"party|parties|my place|my house|after ?party|celebrate|celebration|bar|club|tailgate|kegger|fiesta"
     r"|pachanga|peda|festejo|festejar|[🍺🍻🍷🥃🍾]"
@@ -76,8 +80,8 @@ _PHRASES = Phrases(
     phrase(
         "encouraging getting drunk or high",
         r"(?:get|getting|got|go get|gonna get|let'?s get|going to get) (?:so |super |really "
-        r"|totally )?(?:drunk|wasted|hammered|plastered|stoned|faded|crossfaded|buzzed|tipsy|turnt|blitzed"
-        r"|blazed|sloshed|high(?=\s*(?:[.!?,😂]|$|tonight|together|with|before|after|and|lol))"
+        r"|totally )?(?:drunk|wasted|plastered|stoned|faded|crossfaded|buzzed|tipsy|turnt|blitzed"
+        r"|blazed|sloshed|(?:high|hammered)(?=\s*(?:[.!?,😂]|$|tonight|together|with|before|after|and|lol))"
         r"|baked(?=\s*(?:[.!?,😂]|$|tonight|lol)))",
         "drunk wasted hammered plastered stoned faded crossfaded buzzed tipsy turnt blitzed blazed sloshed"
         " high baked",
@@ -125,6 +129,8 @@ def _encouraged(text: NormalText, word: WordHit) -> bool:
     canonical = text.canonical.text
     start, end = text.sentence_at(word.start)
     if search(_EDUCATION, canonical, start, end):
+        return False
+    if _SODA_BEFORE.search(canonical, max(0, word.start - 7), word.start):
         return False
     before = canonical[max(start, word.start - 16) : word.start]
     if search(_ENCOURAGING, canonical, start, end) or _QUANTITY_BEFORE.search(before):
