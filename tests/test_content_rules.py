@@ -608,6 +608,10 @@ def test_invitations_to_personal_channels_are_findings(body: str) -> None:
     assert hits(PERSONAL, body)
 
 
+def test_a_number_beside_an_official_one_is_still_personal() -> None:
+    assert hits(PERSONAL, "Please call me at (202) 555-0177 anytime.")
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -617,6 +621,8 @@ def test_invitations_to_personal_channels_are_findings(body: str) -> None:
         "Our official Instagram, @NorthfieldHS, posted homecoming photos.",
         "Shoot me an email and I'll resend it.",
         "The county health department's number is (312) 555-0190 for flu shot questions.",
+        "Please call me at (202) 555-0100 anytime.",
+        "Llámeme a la oficina de Lakeview, (202) 555-0103.",
     ],
 )
 def test_the_districts_own_channels_are_not_personal(body: str) -> None:

@@ -284,6 +284,8 @@ class PersonalChannelRule:
         if any(not _is_official_digits(digits, official) for digits in candidates):
             found.extend(self._other_numbers(text, official))
         for match in _LOCAL_NUMBER.finditer(original):
+            if _is_official_local(original, match, official):
+                continue  # "call me at (202) 555-0100": the office's line, area code or not
             before = fold(original[max(0, match.start() - 40) : match.start()]).text
             if _PERSONAL_CUE.search(before) and not any(f.start <= match.start() < f.end for f in found):
                 found.append(Found("a personal phone number", match.start(), match.end()))
@@ -354,6 +356,13 @@ class PersonalChannelRule:
             if mentions_platform or _CONTACT_VERB.search(sentence):
                 found.append(Found("a personal social-media handle", match.start(), match.end()))
         return found
+
+
+def _is_official_local(original: str, match: re.Match[str], official: _Official) -> bool:
+    """Whether a seven-digit number, read with the area code written before it if any, is the district's."""
+    digits = re.sub(r"\D", "", original[max(0, match.start() - 8) : match.end()])
+    tail = digits[-10:] if len(digits) >= 10 else digits[-7:]
+    return any(number.endswith(tail) for number in official.numbers)
 
 
 def _is_official_digits(digits: str, official: _Official) -> bool:
