@@ -213,16 +213,16 @@ def _f1(precision: float | None, recall: float | None) -> float:
 
 def _render(ev: Evaluation) -> str:
     lines = [
-        f"{'category':<20}{'support':>8}{'TP':>5}{'FP':>5}{'FN':>5}{'precision':>11}{'recall':>8}{'F1':>7}",
+        f"{'category':<20}{'support':>8}{'TP':>7}{'FP':>7}{'FN':>7}{'precision':>11}{'recall':>8}{'F1':>7}",
     ]
     for s in ev.categories:
         lines.append(
-            f"{s.category:<20}{s.support:>8}{s.tp:>5}{s.fp:>5}{s.fn:>5}"
+            f"{s.category:<20}{s.support:>8}{s.tp:>7}{s.fp:>7}{s.fn:>7}"
             f"{_num(s.precision):>11}{_num(s.recall):>8}{_num(s.f1):>7}"
         )
     tp, fp, fn = (sum(getattr(s, n) for s in ev.categories) for n in ("tp", "fp", "fn"))
     lines.append(
-        f"{'micro':<20}{tp + fn:>8}{tp:>5}{fp:>5}{fn:>5}"
+        f"{'micro':<20}{tp + fn:>8}{tp:>7}{fp:>7}{fn:>7}"
         f"{_num(ev.micro_precision):>11}{_num(ev.micro_recall):>8}{_num(ev.micro_f1):>7}"
     )
     lines += [
