@@ -381,7 +381,16 @@ def test_sexual_comments_on_a_person_are_high(body: str, to: tuple[str, ...]) ->
     assert found and all(h.severity is Severity.HIGH for h in found)
 
 
-@pytest.mark.parametrize("body", ["you're so fine", "ur fine af", "you're fine 😍", "Send me nudes"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "you're so fine",
+        "ur fine af",
+        "you're fine 😍",
+        "Send me nudes",
+        "Send me nudes, it's safe, I delete them",
+    ],
+)
 def test_looks_and_nudes_still_count_outside_a_lesson(body: str) -> None:
     assert hits(SEXUAL, body, to=(AVA,))
 
@@ -425,6 +434,7 @@ def test_health_class_and_innocent_words_are_not_sexual(body: str) -> None:
         ("Dígale que se fume un poquito de mota antes de dormir, a mí me funcionaba 😂", (SAMS_MOM,)),
         ("Go get w4sted tonight!!", (JORDAN,)),
         ("lets get blazed before the assembly lol nobody will notice", (SAM,)),
+        ("No bag checks at the dance, so bring the vodka lol", (JORDAN,)),
     ],
 )
 def test_encouraging_drink_drugs_or_theft_is_a_finding(body: str, to: tuple[str, ...]) -> None:

@@ -63,7 +63,7 @@ _EDUCATION = compile_pattern(
     r"|reagent|experiment|avoid|quit|quitting|dejar de|contra las drogas|libres? de drogas|riesgos?"
     r"|prevencion|peligros?|concientizacion|campana|salud|liston rojo|hablen con sus hijos|prohibid[oa]"
     r"|presentation|presenters?|parent night|workshop|curriculum|lesson|display|naloxone|narcan"
-    r"|anti|bag checks?|search(?:es)?|taller|charla|platica|presentacion|noche para padres"
+    r"|anti|taller|charla|platica|presentacion|noche para padres"
 )
 # Sodas, not the drink: "root beer floats", "ginger beer".
 _SODA_BEFORE = compile_pattern(r"(?:root|ginger) $")
