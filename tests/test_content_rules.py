@@ -355,10 +355,21 @@ def test_threats_in_either_direction_are_high(body: str, sender: str, to: tuple[
         "Apoptosis is how the body kills damaged cells.",
         "Si llega temprano puede matar el tiempo en la biblioteca. Cobró un tiro libre perfecto.",
         "Para el Día de Muertos traigan la foto de un familiar que murió.",
+        "Elena llegó feliz: el chiste del pingüino la mató de risa.",
+        "Jordan me mató con el video del ensayo; la voy a matar a preguntas cuando llegue.",
+        "si te olvidás el pasaporte en casa otra vez te mato jaja 😂",
+        "Luis anda desesperado, dice que esta unidad de porcentajes lo va a matar.",
     ],
 )
 def test_idioms_and_lessons_are_not_threats(body: str) -> None:
     assert hits(THREAT, body) == []
+
+
+@pytest.mark.parametrize(
+    "body", ["Te voy a matar si le cuentas a alguien.", "Si hablas con el director, te mato. Ya sabes."]
+)
+def test_a_spanish_threat_without_a_joke_is_still_one(body: str) -> None:
+    assert hits(THREAT, body, sender=COACH, to=(LUIS,))
 
 
 # --- sexual content --------------------------------------------------------------------------------------

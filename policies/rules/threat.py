@@ -280,6 +280,26 @@ _SAFETY = compile_pattern(
 )
 
 
+# Spanish uses "matar" for laughing, asking, beating at a game and for schoolwork that is too much: "me mató
+# de risa", "la voy a matar a preguntas", "te mato en fifa jaja", "esta unidad lo va a matar".
+_KILLED_BY_LAUGHTER_OR_GAME = compile_pattern(
+    r"de (?:la )?risa|a (?:preguntas|besos|abrazos|pellizcos)|en (?:el |la )?(?:fifa|juego|partido|madden|2k"
+    r"|fortnite|minecraft|ajedrez|uno|domino|carreras?)|jaja[a-z]*|[😂🤣]"
+)
+_KILLED_BY_WORK = compile_pattern(
+    r"(?:unidad|examen|tarea|clase|calor|proyecto|materia|prueba|final|quimica|fisica|matematicas"
+    r"|porcentajes|fracciones)(?: [a-z]+){0,3}"
+)
+
+
+def _spanish_hyperbole(canonical: str, start: int, end: int) -> bool:
+    if "mat" not in canonical[start:end]:
+        return False
+    after = canonical[end : end + 30]
+    before = canonical[max(0, start - 30) : start]
+    return bool(_KILLED_BY_LAUGHTER_OR_GAME.search(after) or _KILLED_BY_WORK.search(before))
+
+
 class ThreatRule:
     id = "content.threat"
     category = "threat"
@@ -290,7 +310,8 @@ class ThreatRule:
 
     def check(self, message: Message, context: Context) -> Iterable[Hit]:
         text = normalise(message.text)
-        found = find(_STRONG, text)
+        canonical = text.canonical.text
+        found = [f for f in find(_STRONG, text) if not _spanish_hyperbole(canonical, f.start, f.end)]
         consequences = find(_CONSEQUENCES, text)
         for item in consequences:
             # The condition may come a sentence earlier: "One more bad grade and ... You won't like it."
