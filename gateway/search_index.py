@@ -21,16 +21,13 @@ def concerned(sender: Person, recipients: list[Person], directory: Directory) ->
     return {"guardians": sorted(guardians), "schools": sorted(schools)}
 
 
-def party_ids(message: dict[str, Any]) -> list[str]:
-    """The sourcedIds of a message record's sender and recipients, in that order."""
-    parties = [message.get("sender") or {}, *(message.get("recipients") or [])]
-    return [p["person_id"] for p in parties if isinstance(p, dict) and p.get("person_id")]
-
-
 def concerned_people(message: dict[str, Any]) -> list[str]:
-    """Everyone a message record concerns: its parties, then the guardians of its students (who get
-    their family's copy). Search files the message under each of them; a legal hold on any keeps it."""
-    return list(dict.fromkeys([*party_ids(message), *(message.get("guardians") or [])]))
+    """Everyone a message record concerns, by sourcedId: its sender and recipients, then the guardians of
+    its students (who get their family's copy). Search files the message under each of them; a legal hold
+    on any keeps it."""
+    parties = [message.get("sender") or {}, *(message.get("recipients") or [])]
+    people = [p["person_id"] for p in parties if isinstance(p, dict) and p.get("person_id")]
+    return list(dict.fromkeys([*people, *(message.get("guardians") or [])]))
 
 
 def search_entry(
