@@ -366,7 +366,12 @@ def test_idioms_and_lessons_are_not_threats(body: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", ["Te voy a matar si le cuentas a alguien.", "Si hablas con el director, te mato. Ya sabes."]
+    "body",
+    [
+        "Te voy a matar si le cuentas a alguien.",
+        "Si hablas con el director, te mato. Ya sabes.",
+        "Después de clase te voy a matar, ya verás.",
+    ],
 )
 def test_a_spanish_threat_without_a_joke_is_still_one(body: str) -> None:
     assert hits(THREAT, body, sender=COACH, to=(LUIS,))

@@ -286,18 +286,23 @@ _KILLED_BY_LAUGHTER_OR_GAME = compile_pattern(
     r"de (?:la )?risa|a (?:preguntas|besos|abrazos|pellizcos)|en (?:el |la )?(?:fifa|juego|partido|madden|2k"
     r"|fortnite|minecraft|ajedrez|uno|domino|carreras?)|jaja[a-z]*|[😂🤣]"
 )
+# The work is the one that kills: its noun right before "lo va a matar", never "(after class) te voy a matar".
 _KILLED_BY_WORK = compile_pattern(
     r"(?:unidad|examen|tarea|clase|calor|proyecto|materia|prueba|final|quimica|fisica|matematicas"
-    r"|porcentajes|fracciones)(?: [a-z]+){0,3}"
+    r"|porcentajes|fracciones)(?: de [a-z]+)? $"
 )
+_FIRST_PERSON = compile_pattern(r"voy|vamos|mato")
 
 
 def _spanish_hyperbole(canonical: str, start: int, end: int) -> bool:
-    if "mat" not in canonical[start:end]:
+    said = canonical[start:end]
+    if "mat" not in said:
         return False
-    after = canonical[end : end + 30]
-    before = canonical[max(0, start - 30) : start]
-    return bool(_KILLED_BY_LAUGHTER_OR_GAME.search(after) or _KILLED_BY_WORK.search(before))
+    if _KILLED_BY_LAUGHTER_OR_GAME.search(canonical[end : end + 30]):
+        return True
+    return not _FIRST_PERSON.search(said) and bool(
+        _KILLED_BY_WORK.search(canonical[max(0, start - 30) : start])
+    )
 
 
 class ThreatRule:
