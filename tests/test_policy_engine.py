@@ -639,6 +639,16 @@ def test_scoring_follows_the_readme_definitions() -> None:
     assert "FP threat: c" in table and "missed enforcement: 1 e" in table and "n/a" in table
 
 
+def test_the_table_keeps_five_digit_counts_in_their_columns() -> None:
+    # The training corpus is scored as one (policy eval corpus/batches --held-out): counts in the tens of
+    # thousands must still read as separate numbers.
+    cases = [_case(f"m{n}", {"threat"}, Action.HOLD) for n in range(10_000)]
+    outcomes = {case.id: Outcome(categories=frozenset({"threat"}), action=Action.HOLD) for case in cases}
+    table = evaluate_outcomes(cases, outcomes).render_table()
+    micro = next(line for line in table.splitlines() if line.startswith("micro"))
+    assert micro.split()[1:5] == ["10000", "10000", "0", "0"]
+
+
 def test_scoring_matches_the_readme_reference_computation_on_the_dev_corpus() -> None:
     roster = CorpusRoster(sample_roster())
     cases = read_corpus(CORPUS, roster)
