@@ -12,7 +12,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from gateway.refusals import RefusalArchive
+from gateway.models import Channel
+from gateway.refusals import RefusalArchive, RefusedAttempt
 
 
 @dataclass
@@ -103,9 +104,8 @@ class Refusals:
     ) -> str:
         ip = client_ip(session)
         self.per_client.fail(ip)
-        await self.archive.refused(
-            id(session), stage=stage, reply=answer, peer=peer_text(session), sender=sender, address=address
-        )
+        attempt = RefusedAttempt(Channel.EMAIL, stage, sender, address, reply=answer, peer=peer_text(session))
+        await self.archive.refused(id(session), attempt)
         return TOO_MANY_REFUSALS if self.per_client.throttled(ip) else answer
 
     def closed(self, session: object) -> None:

@@ -30,6 +30,7 @@ from gateway.directory import Directory
 from gateway.fanout import FanoutPlan, plan_fanout, plan_reply
 from gateway.headers import split_message
 from gateway.models import Channel, Copy, Purpose, Receipt, Submission, new_id
+from gateway.refusals import RefusedAttempt, refusal_record
 from gateway.search_index import concerned, search_entry
 from gateway.text_plan import gist
 from policies.decision import Action, Decision
@@ -391,11 +392,17 @@ class Pipeline:
         thread: str | None,
     ) -> None:
         self._record_message(writer, submission, envelope, message, decision, thread)
-        # An e-mail is refused in the SMTP session; a text's sender is told by text (gateway.texting).
-        refused = {"stage": "DATA", "reply": "550 5.7.1"} if submission.channel is Channel.EMAIL else {}
-        writer.append(
-            Record(RecordKind.REFUSAL, submission.message_id, {"channel": str(submission.channel), **refused})
+        # The edge tells the sender (an SMTP reply, a text back); the reason is the decision's.
+        refused = RefusedAttempt(
+            submission.channel,
+            "policy",
+            submission.envelope_from,
+            ", ".join(r.address for r in submission.recipients),
+            reason=decision.explain_to_sender(),
+            peer=submission.peer or None,
+            provider_id=submission.provider_id,
         )
+        writer.append(refusal_record(refused, submission.message_id))
 
 
 def _receipt(message_id: str, decision: Decision) -> Receipt:

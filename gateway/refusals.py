@@ -1,8 +1,12 @@
-"""Refusals at SMTP time are evidence too: who tried to send what to whom, and what we answered.
+"""Refusals are evidence too: who tried to send what to whom, why it was not taken, and what we answered.
 
-But a client may be refused thousands of times a minute (one connection wrote 2,000 records in 6.5 s),
-so each connection's first few refusals are archived one by one and the rest as one summary record when
-the connection closes: how many, at which stage, with which replies, between when and when.
+One shape for every edge and stage (``RefusedAttempt``): an SMTP command refused in the session, a message the
+policy blocks once read, a text from a stranger. Each is archived by ``refusal_record``, in the unit of
+work of the edge that refused it.
+
+But an SMTP client may be refused thousands of times a minute (one connection wrote 2,000 records in
+6.5 s), so each connection's first few refusals are archived one by one and the rest as one summary record
+when the connection closes: how many, at which stage, with which replies, between when and when.
 """
 
 from __future__ import annotations
@@ -16,28 +20,55 @@ from typing import Any
 from archive.changes import Changes
 from archive.records import Record, RecordKind
 from archive.store import Store
+from gateway.models import Channel
 
 
-async def _append(store: Store, kind: RecordKind, payload: dict[str, Any]) -> None:
-    """One record about no message in particular, in a transaction of its own."""
+@dataclass(frozen=True, slots=True)
+class RefusedAttempt:
+    """Something an edge did not take. ``stage`` is where: an SMTP command (MAIL, RCPT, DATA), ``policy``
+    for a message refused once read, ``received`` for a text refused before it was read."""
+
+    channel: Channel
+    stage: str
+    sender: str | None  # the address or number it came from, as given
+    address: str | None  # the address or number refused, or written to
+    reason: str | None = None  # in words a district can read
+    reply: str | None = None  # what the sender was answered, in the edge's protocol
+    peer: str | None = None  # the client's IP and port
+    provider_id: str | None = None  # a text's id at the provider
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "channel": str(self.channel),
+            "stage": self.stage,
+            "sender": self.sender,
+            "address": self.address,
+            "reason": self.reason,
+            "reply": self.reply,
+            "peer": self.peer,
+            "provider_id": self.provider_id,
+        }
+
+
+def refusal_record(refused: RefusedAttempt, message_id: str | None = None) -> Record:
+    """The archive's record of a refusal; ``message_id`` when a message was read before it was refused."""
+    kind = RecordKind.SMS_REFUSAL if refused.channel is Channel.SMS else RecordKind.REFUSAL
+    return Record(kind, message_id, refused.payload())
+
+
+async def _append(store: Store, record: Record) -> None:
+    """One record, in a transaction of its own."""
     changes = Changes()
-    changes.append(Record(kind, None, payload))
+    changes.append(record)
     await store.commit(changes)
 
 
-async def record_refusal(
-    store: Store, *, stage: str, reply: str, peer: str, sender: str | None, address: str | None
-) -> None:
-    payload = {"stage": stage, "reply": reply, "peer": peer, "sender": sender, "address": address}
-    await _append(store, RecordKind.REFUSAL, payload)
-
-
 async def record_security_event(store: Store, payload: dict[str, Any]) -> None:
-    await _append(store, RecordKind.SECURITY, payload)
+    await _append(store, Record(RecordKind.SECURITY, None, payload))
 
 
 async def record_sign_in(store: Store, payload: dict[str, Any]) -> None:
-    await _append(store, RecordKind.SIGNED_IN, payload)
+    await _append(store, Record(RecordKind.SIGNED_IN, None, payload))
 
 
 @dataclass
@@ -62,22 +93,18 @@ class RefusalArchive:
         self._unarchived: dict[int, _Unarchived] = {}
         self._flushing: set[asyncio.Task[object]] = set()
 
-    async def refused(
-        self, connection: int, *, stage: str, reply: str, peer: str, sender: str | None, address: str | None
-    ) -> None:
+    async def refused(self, connection: int, refused: RefusedAttempt) -> None:
         done = self._archived.get(connection, 0)
         if done < self.individually:
             self._archived[connection] = done + 1
-            await record_refusal(
-                self.store, stage=stage, reply=reply, peer=peer, sender=sender, address=address
-            )
+            await _append(self.store, refusal_record(refused))
             return
         now = datetime.now(UTC)
-        rest = self._unarchived.setdefault(connection, _Unarchived(peer, now, now))
+        rest = self._unarchived.setdefault(connection, _Unarchived(refused.peer or "", now, now))
         rest.last_at = now
-        rest.replies[(stage, reply[:9])] += 1
-        if sender and len(rest.senders) < 20:
-            rest.senders.add(sender)
+        rest.replies[(refused.stage, (refused.reply or "")[:9])] += 1
+        if refused.sender and len(rest.senders) < 20:
+            rest.senders.add(refused.sender)
 
     def closed(self, connection: int) -> None:
         """The connection is gone: archive its summary, if it has one, without holding anyone up."""
@@ -96,7 +123,8 @@ class RefusalArchive:
             ],
             "senders": sorted(rest.senders),
         }
-        task = asyncio.get_running_loop().create_task(_append(self.store, RecordKind.REFUSALS, payload))
+        summary = Record(RecordKind.REFUSALS, None, payload)
+        task = asyncio.get_running_loop().create_task(_append(self.store, summary))
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)
 

@@ -34,6 +34,7 @@ from gateway.config import Settings
 from gateway.directory import Directory, e164
 from gateway.models import Channel, Media, Receipt, Recipient, Submission, new_id
 from gateway.pipeline import Pipeline
+from gateway.refusals import RefusedAttempt, refusal_record
 from gateway.sms_sessions import NoFreeNumber, Party, SessionPool
 from gateway.text_media import MediaError, MediaLink, MediaSource, fetch_media
 from gateway.text_plan import plan_text
@@ -344,13 +345,10 @@ class Texting:
     ) -> TextAnswer:
         writes = Changes()
         writes.receive_once(text.provider_id, None)
-        writes.append(
-            Record(
-                RecordKind.SMS_REFUSAL,
-                None,
-                {"provider_id": text.provider_id, "from": phone, "to": relay, "reason": reason},
-            )
+        refused = RefusedAttempt(
+            Channel.SMS, "received", phone, relay, reason=reason, reply=reply, provider_id=text.provider_id
         )
+        writes.append(refusal_record(refused))
         try:
             await self.store.commit(writes)
         except Conflict:

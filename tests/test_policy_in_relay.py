@@ -131,7 +131,11 @@ async def test_a_district_pack_can_block_threats_at_smtp_time(
     assert refused.value.code == 550 and refused.value.message.startswith("5.7.1")
     assert "004_c1cf45d309814995.txt" in refused.value.message  # the clause it enforces
     assert downstream.received == []
-    assert archive_rows(settings.archive.url, "smtp.refusal")
+    # Refused once read: the one refusal shape, with the decision's reason and the message it was about.
+    (refusal,) = archive_rows(settings.archive.url, "smtp.refusal")
+    assert refusal["message_id"] and refusal["payload"]["stage"] == "policy"
+    assert refusal["payload"]["sender"] == REYES and refusal["payload"]["address"] == PATEL
+    assert "004_c1cf45d309814995.txt" in refusal["payload"]["reason"]
 
 
 async def test_a_supervisor_approves_a_held_message_and_the_family_gets_it(

@@ -106,7 +106,9 @@ async def test_a_stranger_gets_one_short_answer_and_nothing_is_forwarded(
     assert status == 200 and "School District communication only" in twiml
     assert outbox(settings) == [] and downstream.received == []
     url = archive_rows(archive_url(tmp_path), RecordKind.SMS_REFUSAL)
-    assert url[0]["payload"]["from"] == STRANGER
+    refusal = url[0]["payload"]
+    assert refusal["sender"] == STRANGER and refusal["address"] == MAIN and refusal["stage"] == "received"
+    assert refusal["channel"] == "sms" and "School District communication only" in refusal["reply"]
     assert archive_rows(archive_url(tmp_path), RecordKind.MESSAGE) == []
 
 
