@@ -255,6 +255,7 @@ def test_profanity_aimed_at_a_person_is_not_low(body: str) -> None:
         "Hell Week for the football team starts Monday.",
         "Scunthorpe is in England; Cockburn is a surname.",
         "We studied the Hundred Years' War and Tolkien's Shire.",
+        "cc: Ms. Harlow, Ass't Principal",
     ],
 )
 def test_words_that_only_contain_or_resemble_profanity_are_clean(body: str) -> None:
@@ -426,6 +427,7 @@ def test_a_parent_propositioning_a_coach_counts_too() -> None:
         "Some stars are visible to the naked eye.",
         "Cute pic of your dog on the club page!",
         "For the ball scene, everyone needs nude tights and character shoes.",
+        "The yearbook spread uses nude-tone backdrop paper behind the clay busts.",
         "Parent night on online safety: sexting, group chats and how to talk with your kids.",
         "El consejero dará una charla sobre el sexting y las fotos íntimas.",
         "Study the blue sheet and you're fine.",
@@ -520,6 +522,7 @@ def test_grooming_signals_are_high(body: str, to: tuple[str, ...]) -> None:
         "Raffle winners get one of five $20 gift cards donated by the PTA.",
         "Es un secreto, así que no le comenten nada a ella: es una fiesta sorpresa.",
         "Our secret weapon on Saturday: set pieces.",
+        "We're surprising Coach with a banner on Friday. Keep it a secret from him!",
     ],
 )
 def test_class_surprises_and_logistics_are_not_secrecy(body: str) -> None:
@@ -727,6 +730,7 @@ def test_personal_channels_written_around_the_patterns_are_found(way: str) -> No
         "The signal from the timing gate was weak; we will redo the 40 tomorrow.",
         "Add me to the carpool list for Saturday, I can take four kids.",
         "Coach Okafor and I swapped cells: text me at 312 555 0144 about the bus.",
+        "Si el bus se retrasa, llame a la oficina: dos cero dos, cinco cinco cinco, cero uno cero tres.",
     ],
 )
 def test_their_look_alikes_are_not(body: str) -> None:

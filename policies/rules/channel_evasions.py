@@ -21,6 +21,7 @@ _SPELLED_NUMBER = re.compile(
     rf"(?<![a-z0-9])(?:(?:{_DIGIT_WORDS}|\d)(?:[\s,.\-]{{1,3}}|(?=\d))){{6,}}(?:{_DIGIT_WORDS}|\d)(?![a-z0-9])"
 )
 _SPELLED_WORD = re.compile(rf"(?<![a-z0-9])(?:{_DIGIT_WORDS})(?![a-z0-9])")
+_DIGIT_TOKEN = re.compile(rf"{_SPELLED_WORD.pattern}|\d")
 _NUMBER_CUE = re.compile(
     r"(?<![a-z0-9])(?:text|call|cell|phone|number|num|#|whatsapp|signal|reach|llam\w*|numero|cel|celular"
     r"|escrib\w*|manda\w*)(?![a-z0-9])"
@@ -52,13 +53,24 @@ _APP_INVITE = re.compile(
 )
 
 
-def spelled_numbers(folded: str) -> list[Found]:
+_DIGIT_OF = {
+    **{word: str(i) for i, word in enumerate("zero one two three four five six seven eight nine".split())},
+    **{word: str(i) for i, word in enumerate("cero uno dos tres cuatro cinco seis siete ocho nueve".split())},
+    "oh": "0", "o": "0", "una": "1",
+}  # fmt: skip
+
+
+def spelled_numbers(folded: str, official_numbers: frozenset[str] = frozenset()) -> list[Found]:
     """Phone numbers spelled out ("three one two, five five five, oh one four four") beside a word that
-    says it is a number to use; counting drills and scores have no such word."""
+    says it is a number to use; counting drills and scores have no such word. The district's own numbers
+    (``official_numbers``, digits with or without the country code) spelled out are not personal."""
     found = []
     for match in _SPELLED_NUMBER.finditer(folded):
         if len(_SPELLED_WORD.findall(match.group())) < 3:
             continue  # written in digits: the number patterns read those
+        digits = "".join(_DIGIT_OF.get(t, t) for t in _DIGIT_TOKEN.findall(match.group()))
+        if len(digits) >= 7 and any(number.endswith(digits[-10:]) for number in official_numbers):
+            continue
         nearby = folded[max(0, match.start() - 60) : match.end() + 30]
         if _NUMBER_CUE.search(nearby):
             found.append(Found("a phone number spelled out in words", match.start(), match.end()))

@@ -251,7 +251,7 @@ class PersonalChannelRule:
         found.extend(self._accounts(text, official))
         folded = text.folded.text
         evasions = [
-            *spelled_numbers(folded),
+            *spelled_numbers(folded, official.numbers),
             *spelled_addresses(folded),
             *app_invitations(folded),
             *bare_handles(folded, official.accounts),

@@ -48,8 +48,9 @@ def _excused(text: NormalText, word: WordHit) -> bool:
         return True
     start, end = text.source(word.start, word.end)
     written = text.original[start:end]
-    if written.lower() == "ass" and written[:1].isupper() and text.original[end : end + 1] == ".":
-        return True  # "Ass. Principal": an abbreviation
+    abbreviation = text.original[end : end + 2].startswith((".", "'t", "’t"))
+    if written.lower() == "ass" and written[:1].isupper() and abbreviation:
+        return True  # "Ass. Principal", "Ass't Principal": an abbreviation of assistant
     if token in _PROPER_NOUN_WORDS and written[:1].isupper():
         before = text.original[max(0, start - 3) : start]
         return bool(before.strip()) and not re.search(r"[.!?]\s*$|^\s*$", before)  # a name mid-sentence

@@ -130,8 +130,8 @@ _SECRET = Phrases(
     ),
 )
 _SURPRISE = compile_pattern(
-    r"surprise|secret santa|gift exchange|reveal|game|party for|card for|sorpresa|fiesta (?:para|de)"
-    r"|intercambio|amigo secreto"
+    r"surpris(?:e|es|ed|ing)|secret santa|gift exchange|reveal|game|party for|card for|sorpresa"
+    r"|fiesta (?:para|de)|intercambio|amigo secreto"
 )
 _DELETE = Phrases(
     phrase(

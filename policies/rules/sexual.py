@@ -210,8 +210,8 @@ _INNUENDO = compile_pattern(
 _EXCUSED_AFTER = {
     "naked": re.compile(r"^ (?:eye|mole|truth|flame|egg)"),
     "nude": re.compile(
-        r"^ (?:figure|painting|sculpture|statue|model|colou?r|tone|beach|heels|lipstick|tights|hose|stockings"
-        r"|leotard|shade)"
+        r"^[ -](?:figure|painting|sculpture|statue|model|colou?r|tone|beach|heels|lipstick|tights|hose"
+        r"|stockings|leotard|shade)"
     ),
 }
 # Online-safety teaching names what it warns of: "a talk for parents on sexting", "sharing nude images of
