@@ -12,10 +12,13 @@ import re
 
 from policies.patterns import Found
 
-_DIGIT_WORDS = (
-    "zero|oh|o|one|two|three|four|five|six|seven|eight|nine"
-    "|cero|uno|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve"
-)
+# Digits as people spell them, in English and Spanish, and the digit each one is.
+_DIGIT_OF = {
+    **{word: str(i) for i, word in enumerate("zero one two three four five six seven eight nine".split())},
+    **{word: str(i) for i, word in enumerate("cero uno dos tres cuatro cinco seis siete ocho nueve".split())},
+    "oh": "0", "o": "0", "una": "1",
+}  # fmt: skip
+_DIGIT_WORDS = "|".join(_DIGIT_OF)
 # Seven or more digits, at least three of them spelled out, with spaces, commas, dots or dashes between.
 _SPELLED_NUMBER = re.compile(
     rf"(?<![a-z0-9])(?:(?:{_DIGIT_WORDS}|\d)(?:[\s,.\-]{{1,3}}|(?=\d))){{6,}}(?:{_DIGIT_WORDS}|\d)(?![a-z0-9])"
@@ -51,13 +54,6 @@ _APP_INVITE = re.compile(
     r"|mandame|mandeme|hablame|hableme) me (?:on|in|via|through|by|en|por) (?:signal|telegram|line|session"
     r"|wickr|threema|kik|viber|groupme)(?![a-z0-9])"
 )
-
-
-_DIGIT_OF = {
-    **{word: str(i) for i, word in enumerate("zero one two three four five six seven eight nine".split())},
-    **{word: str(i) for i, word in enumerate("cero uno dos tres cuatro cinco seis siete ocho nueve".split())},
-    "oh": "0", "o": "0", "una": "1",
-}  # fmt: skip
 
 
 def spelled_numbers(folded: str, official_numbers: frozenset[str] = frozenset()) -> list[Found]:
