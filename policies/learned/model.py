@@ -23,8 +23,9 @@ import math
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from itertools import islice, repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -48,7 +49,7 @@ class Scores:
     windows: tuple[tuple[int, int], ...]  # (first word, end) of the best window per category
     words: tuple[str, ...]
     rows: tuple[int, ...] = ()  # each word's row of the model's word table (``explain`` reads them)
-    pairs: tuple[tuple[int, int], ...] = ()  # (position of a pair's second word, vocabulary row)
+    pairs: tuple[int, ...] = ()  # each pair of neighbouring words' row of the model's shares (or no pair's)
 
     def of(self, category: str) -> float:
         return self.values[self.categories.index(category)]
@@ -76,9 +77,13 @@ class ContentModel:
         # One row per feature: its weight per category times its IDF, then its IDF squared (the norm).
         # float32: half the memory the cache must hold beside the rules' tables; sums of a few dozen terms
         # lose nothing a threshold could notice.
-        self._shares: Shares = np.hstack(
+        # A last row of zeros stands for a pair the model does not know, so every pair of neighbouring
+        # words has a row and the lookups need no Python loop to drop the unknown ones.
+        weighted = np.hstack(
             [weights.astype(np.float64) * idf[:, None], (idf.astype(np.float64) ** 2)[:, None]]
-        ).astype(np.float32)
+        )
+        self._shares: Shares = np.vstack([weighted, np.zeros((1, weighted.shape[1]))]).astype(np.float32)
+        self._no_pair = len(vocabulary)
         self.intercept = intercept.astype(np.float64)
         self.categories = categories
         self.flag = dict(zip(categories, (float(t) for t in flag), strict=True))
@@ -88,13 +93,15 @@ class ContentModel:
         # blow up, leans to the intercept unless its words are strong ones ("Lab report" is no profanity).
         self.damping = damping
         self.digest = digest
-        self._word_index: dict[str, tuple[int, dict[str, int] | None]] = {}  # word -> (row, followers)
+        self._word_index: dict[str, int] = {}  # word -> its row of ``_word_shares``
         self._char_grams = any(feature.startswith("c:") for feature in vocabulary)
-        self._pairs: dict[str, dict[str, int]] = {}  # first word -> second word -> row of "b:first second"
-        for row, feature in enumerate(vocabulary):
-            if feature.startswith("b:") and " " in feature:
-                first, second = feature[2:].split(" ", 1)
-                self._pairs.setdefault(first, {})[second] = row
+        # (first word, second word) -> row of "b:first second": looked up without building a string
+        self._pairs: dict[tuple[str, str], int] = {
+            (first, second): row
+            for row, feature in enumerate(vocabulary)
+            if feature.startswith("b:") and " " in feature
+            for first, second in (feature[2:].split(" ", 1),)
+        }
         self._word_shares: Shares = np.zeros((1024, len(categories) + 1), dtype=np.float32)
 
     # --- loading and saving ------------------------------------------------------------------------
@@ -139,23 +146,23 @@ class ContentModel:
         words = tokens(canonical)
         if len(self._word_index) + len(words) > _WORD_CACHE_LIMIT:
             self._word_index.clear()  # hostile input with endless new words: memory stays bounded
-        known = self._word_index.get
-        # One lookup per word gives its row and the words the model pairs it with, so a pair is looked up
-        # only where the model knows one that starts with the word before: no string is built for the
-        # many pairs it does not know.
-        entries = [known(w) or self._new_word(w) for w in words]  # first: may grow the table
-        rows = [row for row, _ in entries]
-        pairs = [
-            (i, row)
-            for i, ((_, followers), word) in enumerate(zip(entries[:-1], words[1:], strict=True), 1)
-            if followers and (row := followers.get(word, -1)) >= 0
-        ]
+        # The lookups run in C (map over dict.get): a Python loop per word would cost more than the sums.
+        known = list(map(self._word_index.get, words))
+        index = self._word_index
+        rows = (
+            cast(list[int], known)
+            if None not in known
+            else [index[w] if w in index else self._new_word(w) for w in words]  # may grow the table
+        )
+        pairs = list(
+            map(self._pairs.get, zip(words, islice(words, 1, None), strict=False), repeat(self._no_pair))
+        )
         spans = _windows(len(words))
         size = len(self.categories)
         if len(spans) == 1:  # most messages: one sum, no windows (few numpy calls: each costs µs)
-            total = np.take(self._word_shares, rows, axis=0).sum(axis=0)
+            total = self._word_shares.take(rows, axis=0).sum(axis=0)
             if pairs:
-                total += np.take(self._shares, [row for _, row in pairs], axis=0).sum(axis=0)
+                total += self._shares.take(pairs, axis=0).sum(axis=0)
             norm = float(total[size])
             scale = 1.0 / math.sqrt(norm + self.damping) if norm > 0 else 0.0
             logits = total[:size] * scale + self.intercept
@@ -171,15 +178,13 @@ class ContentModel:
         windows = tuple(spans[i] for i in best.tolist())
         return Scores(self.categories, values, windows, tuple(words), tuple(rows), tuple(pairs))
 
-    def _window_sums(
-        self, rows: list[int], pairs: list[tuple[int, int]], spans: list[tuple[int, int]]
-    ) -> Matrix:
+    def _window_sums(self, rows: list[int], pairs: list[int], spans: list[tuple[int, int]]) -> Matrix:
         """Each window's sum of shares, from running totals: a pair counts at the position of its second
         word, and a pair straddling a window's first word is taken out again (it belongs before)."""
         words_only = self._word_shares[rows].astype(np.float64)  # running totals of thousands of terms
         shares = words_only.copy()
         if pairs:
-            shares[[i for i, _ in pairs]] += self._shares[[row for _, row in pairs]]
+            shares[1:] += self._shares[pairs]
         totals = np.vstack([np.zeros((1, shares.shape[1])), np.cumsum(shares, axis=0)])
         starts = np.array([s for s, _ in spans])
         ends = np.array([e for _, e in spans])
@@ -191,20 +196,24 @@ class ContentModel:
         column = self.categories.index(category)
         start, end = scores.windows[column]
         words = scores.words[start:end]
-        shares = self._word_shares[list(scores.rows[start:end]), column].tolist()
+        shares = self._word_shares[scores.rows[start:end], column].tolist()
+        # A term weighs the same wherever it occurs, so one that lowers the score never ranks: skipped
+        # before any pair of words is put into a string.
         by_term: dict[str, float] = {}
         for word, share in zip(words, shares, strict=True):
-            by_term[word] = by_term.get(word, 0.0) + share
-        for position, row in scores.pairs:
-            if start < position < end:
+            if share > 0:
+                by_term[word] = by_term.get(word, 0.0) + share
+        # The pairs inside the window end at its second word to its last; the no-pair row is zeros.
+        pair_shares = self._shares[scores.pairs[start : end - 1], column].tolist()
+        for position, share in enumerate(pair_shares, start + 1):
+            if share > 0:
                 pair = f"{scores.words[position - 1]} {scores.words[position]}"
-                by_term[pair] = by_term.get(pair, 0.0) + float(self._shares[row, column])
-        ranked = sorted(((value, term) for term, value in by_term.items() if value > 0), reverse=True)
+                by_term[pair] = by_term.get(pair, 0.0) + share
+        ranked = sorted(((value, term) for term, value in by_term.items()), reverse=True)
         return [term for _, term in ranked[:top]]
 
-    def _new_word(self, word: str) -> tuple[int, dict[str, int] | None]:
-        """A row of ``_word_shares`` for a word not seen yet (its features' weights x IDF, summed), and the
-        words the model pairs it with."""
+    def _new_word(self, word: str) -> int:
+        """A row of ``_word_shares`` for a word not seen yet: its features' weights x IDF, summed."""
         row = len(self._word_index)
         if row >= len(self._word_shares):
             grown = np.zeros((2 * len(self._word_shares), self._word_shares.shape[1]), dtype=np.float32)
@@ -213,9 +222,8 @@ class ContentModel:
         features = word_features(word) if self._char_grams else [f"w:{word}"]
         found = [r for f in features if (r := self.rows.get(f, -1)) >= 0]
         self._word_shares[row] = self._shares[found].sum(axis=0) if found else 0.0
-        entry = (row, self._pairs.get(word))
-        self._word_index[word] = entry
-        return entry
+        self._word_index[word] = row
+        return row
 
 
 def _windows(count: int) -> list[tuple[int, int]]:
