@@ -119,20 +119,18 @@ class SmtpTransport:
 
 
 async def _transaction(
-    client: aiosmtplib.SMTP,
-    envelope_from: str,
-    recipients: Sequence[str],
-    message: bytes,
+    client: aiosmtplib.SMTP, envelope_from: str, recipients: Sequence[str], message: bytes
 ) -> list[RecipientOutcome]:
     if client.is_ehlo_or_helo_needed:
         await client.ehlo()
-    if _NOT_IN_A_PATH.search(envelope_from):
+    sender = _path(envelope_from)
+    if sender is None:
         return _all(recipients, 553, f"5.1.7 not a mailbox: {envelope_from!r}")
     options = [b"BODY=8BITMIME"] if client.supports_extension("8bitmime") and _has_8bit(message) else []
     if client.supports_extension("smtputf8") and not all(a.isascii() for a in (envelope_from, *recipients)):
         options.append(b"SMTPUTF8")
     try:
-        mail = await client.execute_command(b"MAIL", b"FROM:" + _path(envelope_from), *options, timeout=None)
+        mail = await client.execute_command(b"MAIL", b"FROM:" + sender, *options, timeout=None)
     except aiosmtplib.SMTPServerDisconnected as gone:
         raise _GoneBeforeMail(0, _text_of(gone)) from gone
     if mail.code == 421:  # closing the connection: nothing was sent, so a fresh one may go on
@@ -143,10 +141,11 @@ async def _transaction(
     outcomes: dict[str, RecipientOutcome] = {}
     accepted: list[str] = []
     for recipient in recipients:
-        if _NOT_IN_A_PATH.search(recipient):
+        path = _path(recipient)
+        if path is None:
             outcomes[recipient] = RecipientOutcome(recipient, 553, f"5.1.3 not a mailbox: {recipient!r}")
             continue
-        rcpt = await client.execute_command(b"RCPT", b"TO:" + _path(recipient), timeout=None)
+        rcpt = await client.execute_command(b"RCPT", b"TO:" + path, timeout=None)
         if rcpt.code in (250, 251):
             accepted.append(recipient)
         else:
@@ -165,11 +164,11 @@ async def _transaction(
     return [outcomes[r] for r in recipients]
 
 
-def _path(address: str) -> bytes:
-    """An address as MAIL and RCPT carry it. The queue holds bare addresses the edge already read: no
-    display name to parse off (aiosmtplib's ``mail``/``rcpt`` would parse each one again, at a cost
-    near the command's own), only a check that none could smuggle a parameter or a command."""
-    return b"<" + address.encode() + b">"
+def _path(address: str) -> bytes | None:
+    """An address as MAIL and RCPT carry it, or None if it could smuggle a parameter or a command. The
+    queue holds bare addresses the edge already read: there is no display name to parse off, which
+    aiosmtplib's ``mail`` and ``rcpt`` would do for every command, at a cost near the command's own."""
+    return None if _NOT_IN_A_PATH.search(address) else b"<" + address.encode() + b">"
 
 
 _NOT_IN_A_PATH = re.compile(r"[\s<>\x00-\x1f\x7f]")

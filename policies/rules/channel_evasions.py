@@ -25,14 +25,13 @@ _SPELLED_NUMBER = re.compile(
 )
 _SPELLED_WORD = re.compile(rf"(?<![a-z0-9])(?:{_DIGIT_WORDS})(?![a-z0-9])")
 _DIGIT_TOKEN = re.compile(rf"{_SPELLED_WORD.pattern}|\d")
-_CUES = "text|call|cell|phone|number|num|#|whatsapp|signal|reach|llam|numero|cel|celular|escrib|manda"
-_NUMBER_CUE = re.compile(
-    r"(?<![a-z0-9])(?:text|call|cell|phone|number|num|#|whatsapp|signal|reach|llam\w*|numero|cel|celular"
-    r"|escrib\w*|manda\w*)(?![a-z0-9])"
-)
 # Each pattern here begins by looking behind, so the regex engine tries it at every character; a text with
-# none of its words anywhere (most texts) is answered by a plain search for them, which skips ahead to the
-# characters they can begin with. Every match of a pattern contains a match of its word list.
+# none of its words anywhere (most texts) is answered by a plain search for them (``..._ANYWHERE``), which
+# skips ahead to the characters they can begin with. Every match of a pattern contains one of its words.
+_CUES = (
+    r"text|call|cell|phone|number|num|#|whatsapp|signal|reach|llam\w*|numero|cel|celular|escrib\w*|manda\w*"
+)
+_NUMBER_CUE = re.compile(rf"(?<![a-z0-9])(?:{_CUES})(?![a-z0-9])")
 _CUE_ANYWHERE = re.compile(_CUES)
 _PERSONAL_MAIL = "gmail|yahoo|hotmail|outlook|icloud|aol|protonmail|proton|live|msn|ymail|me"
 # Seen before the address regex runs: a mail service's name, or a dot spelled out.
