@@ -529,6 +529,30 @@ def test_class_surprises_and_logistics_are_not_secrecy(body: str) -> None:
     assert hits(SECRECY, body, to=(SAM, MEI)) == []
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Jordan don't text your social to anyone, not even me!! The portal doesn't need it. Delete that text",
+        "Please don't email Social Security numbers; I've deleted your message. Just bring the paper form.",
+        "Por favor no mande el número de seguro social por correo. Ya borré su mensaje.",
+        "That link is phishing, not the district. Delete the email and don't click anything.",
+    ],
+)
+def test_deleting_the_message_that_carried_a_number_is_not_secrecy(body: str) -> None:
+    assert hits(SECRECY, body, to=(SAM,)) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Send me your SSN for the form, then delete our texts.",
+        "Delete this message after you read it. Your password is the same as before.",
+    ],
+)
+def test_deleting_the_conversation_is_secrecy_beside_a_number_too(body: str) -> None:
+    assert hits(SECRECY, body, to=(SAM,))
+
+
 def test_just_us_between_two_adults_is_not_a_grooming_signal() -> None:
     assert hits(SECRECY, "Drinks sometime? Just us.", sender=MATH_TEACHER, to=(LUIS_MOM,)) == []
 

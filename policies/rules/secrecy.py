@@ -157,6 +157,16 @@ _CORRECTION = compile_pattern(
     r"previous|earlier|last one|old|outdated|wrong|incorrect|mistake|error|typo|disregard|by accident"
     r"|accidentally|duplicate|spam|phishing|anterior|equivocad[oa]|error"
 )
+# "Don't text me your social; delete that text": the one message that carried a number that should never
+# have been sent, deleted, is care for the student's data, not a conversation hidden from anyone. Not "this
+# message": deleting the message being read is the classic request to hide it.
+_THAT_MESSAGE = re.compile(
+    r"(?:that|the|your|el|ese|tu|su) (?:message|text|email|e-mail|mensaje|correo|texto)$"
+)
+_DATA_AT_RISK = compile_pattern(
+    r"ssn|social security|seguro social|(?:your|tu|su) social(?! (?:media|studies|worker|skills|life|event))"
+    r"|password|passwords|contrasena|phishing|scam"
+)
 # Personal gifts.
 _GIFT = Phrases(
     phrase(
@@ -292,8 +302,11 @@ class SecrecyRule:
             found.extend(secrets)
         for item in find(_DELETE, text):
             start, end = text.sentence_at(item.start)
-            if not search(_CORRECTION, canonical, start, end):
-                found.append(item)
+            if search(_CORRECTION, canonical, start, end):
+                continue  # "delete the schedule I sent Monday, it was the old one"
+            if _THAT_MESSAGE.search(canonical, item.start, item.end) and _DATA_AT_RISK.search(canonical):
+                continue
+            found.append(item)
         students = message.student_recipients
         if len(students) <= 1:
             found.extend(find(_GIFT, text))
