@@ -77,6 +77,7 @@ class Directory:
         self._by_email: dict[str, Person] = {}
         phones: dict[str, list[Person]] = {}
         names: dict[str, list[Person]] = {}
+        adult_names: dict[str, list[Person]] = {}
         handles: dict[str, list[Person]] = {}
         taking: dict[str, list[Person]] = {}
         for person in people:
@@ -90,17 +91,14 @@ class Directory:
             if person.role is Role.STUDENT:
                 for class_id in person.class_ids:
                     taking.setdefault(class_id.lower(), []).append(person)
-                keys = {
-                    name_key(person.given_name),
-                    name_key(person.family_name),
-                    name_key(person.display_name),
-                }
-                for key in keys - {""}:
-                    names.setdefault(key, []).append(person)
+            keys = {name_key(person.given_name), name_key(person.family_name), name_key(person.display_name)}
+            for key in keys - {""}:
+                (names if person.role is Role.STUDENT else adult_names).setdefault(key, []).append(person)
         self._by_phone = {number: tuple(found) for number, found in phones.items()}
         self._by_handle = {handle: tuple(found) for handle, found in handles.items()}
         self._class_students = {class_id: tuple(found) for class_id, found in taking.items()}
         self._students_named = {key: tuple(found) for key, found in names.items()}
+        self._adults_named = {key: tuple(found) for key, found in adult_names.items()}
         self._students = tuple(p for p in self._people.values() if p.role is Role.STUDENT)
         self._staff = tuple(p for p in self._people.values() if p.role is Role.STAFF)
         self._schools = dict(schools or {})
@@ -185,6 +183,11 @@ class Directory:
     def students_named(self, name: str) -> tuple[Person, ...]:
         """Students whose given, family or full name is ``name``, ignoring case, accents and punctuation."""
         return self._students_named.get(name_key(name), ())
+
+    def adults_named(self, name: str) -> tuple[Person, ...]:
+        """Staff and guardians whose given, family or full name is ``name`` (policies.rules.confidential:
+        a name the roster knows only for adults is not a student's)."""
+        return self._adults_named.get(name_key(name), ())
 
     # Beyond the protocol.
 

@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from policies.decision import Action
 from policies.message import Attachment, Message, Party
-from policies.parties import Person, Role, Roster
+from policies.parties import NamesAdults, Person, Role, Roster
 
 HARD_NEGATIVE = "Hard negative"
 # The corpus README's roster table: "These are the only registered addresses." Fixture sourcedIds never
@@ -112,6 +112,11 @@ class CorpusRoster:
 
     def students_named(self, name: str) -> tuple[Person, ...]:
         return tuple(p for p in self._roster.students_named(name) if p.person_id in self._people)
+
+    def adults_named(self, name: str) -> tuple[Person, ...]:
+        if not isinstance(self._roster, NamesAdults):
+            return ()
+        return tuple(p for p in self._roster.adults_named(name) if p.person_id in self._people)
 
 
 def read_corpus(path: str | Path, roster: Roster) -> list[CorpusCase]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Role(StrEnum):
@@ -81,3 +81,12 @@ class Roster(Protocol):
         """Students whose given, family or full name this is, ignoring case and accents: how content
         rules tell whose information a message talks about."""
         ...
+
+
+@runtime_checkable
+class NamesAdults(Protocol):
+    """A roster that can also say which staff and guardians go by a name (the gateway's Directory): a
+    name it knows only for adults is not a student's, where a rule would otherwise take an unrostered
+    given name for a child's."""
+
+    def adults_named(self, name: str) -> tuple[Person, ...]: ...

@@ -110,12 +110,14 @@ class FixtureRoster:
         return ()
 
     def students_named(self, name: str) -> tuple[Person, ...]:
+        return tuple(p for p in self._named(name) if p.role is Role.STUDENT)
+
+    def adults_named(self, name: str) -> tuple[Person, ...]:
+        return tuple(p for p in self._named(name) if p.role is not Role.STUDENT)
+
+    def _named(self, name: str) -> list[Person]:
         key = _key(name)
-        return tuple(
-            p
-            for p in self.students()
-            if key in (_key(p.given_name), _key(p.family_name), _key(p.display_name))
-        )
+        return [p for p in PEOPLE.values() if key in map(_key, (p.given_name, p.family_name, p.display_name))]
 
 
 DISTRICT = DistrictFacts(
@@ -453,6 +455,10 @@ def test_health_class_and_innocent_words_are_not_sexual(body: str) -> None:
         ("Go get w4sted tonight!!", (JORDAN,)),
         ("lets get blazed before the assembly lol nobody will notice", (SAM,)),
         ("No bag checks at the dance, so bring the vodka lol", (JORDAN,)),
+        # slang with no plain word for the substance
+        ("hat trick friday and ill hook u up w a geek bar 😂", (SAM,)),
+        ("bonfire sat, we got zaza, come thru lol", (SAM,)),
+        ("parce el sábado hay guaro en la casa, si quieres te recojo jaja", (SAM,)),
     ],
 )
 def test_encouraging_drink_drugs_or_theft_is_a_finding(body: str, to: tuple[str, ...]) -> None:
@@ -472,6 +478,8 @@ def test_encouraging_drink_drugs_or_theft_is_a_finding(body: str, to: tuple[str,
         "Tell Jordan ice bath tonight, she got hammered on that tackle in the 2nd half.",
         "The anti-vape assembly is Friday; the fake lung display is gross.",
         "Parent night: fake pills that look exactly like Xanax or Adderall, and how to use naloxone.",
+        "Health class Thursday: what is in a geek bar, and why zaza is not the weed of the 90s.",
+        "El taller para padres explica qué es el tusi y los riesgos del guaro en los jóvenes.",
     ],
 )
 def test_prevention_and_lessons_are_not_encouragement(body: str) -> None:
@@ -591,6 +599,10 @@ def test_the_same_offer_made_is_a_grooming_signal() -> None:
         ("Luis: student ID 200004, Tobi: student ID 200006.", (LUIS, TOBI)),
         ("Elena's friend Sofia is being evaluated for ADHD.", (LUIS_MOM,)),
         ("Su compañera, Mei Ito, lleva 11 faltas este semestre.", (SAMS_MOM,)),
+        # children the roster does not hold, known by their given names
+        ("You'll sit with Jaxon for the retake. He got a 38, so he's redoing the whole test.", (TOBI,)),
+        ("Mason has an IEP for speech, so he works with me in the mornings.", (LUIS_MOM,)),
+        ("Yareli lleva 12 faltas este mes y ya la reportamos.", (LUIS_MOM,)),
     ],
 )
 def test_another_students_records_are_confidential(body: str, to: tuple[str, ...]) -> None:
@@ -608,6 +620,9 @@ def test_another_students_records_are_confidential(body: str, to: tuple[str, ...
             ("helen.kim@example.org",),
         ),
         ("Elena left her inhaler in the nurse's office.", (LUIS_MOM,)),
+        # a given name the roster knows for a staff member, and capitalised words that are no names
+        ("Dana is meeting with the counselor about the trip budget.", (LUIS_MOM,)),
+        ("Biology grades were posted; Canvas shows a 78 for the unit.", (LUIS_MOM,)),
     ],
 )
 def test_a_students_own_information_to_the_student_or_their_guardian_is_fine(

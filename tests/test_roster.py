@@ -259,6 +259,13 @@ def test_students_are_found_by_name_without_case_or_accents(
     assert ids(roster.students_named(name)) == expected
 
 
+def test_staff_and_guardians_are_found_by_name_apart_from_students(roster: Directory) -> None:
+    # The confidential rule takes an unrostered given name for a child's unless an adult has it.
+    assert ids(roster.adults_named("Dana")) == ["t-reyes"]
+    assert ids(roster.adults_named("helen kim")) == ["g-kim"]
+    assert roster.adults_named("Mei") == () and ids(roster.students_named("Dana")) == []
+
+
 def test_family_links_are_read_from_either_side_of_agent_sourced_ids(tmp_path: Path) -> None:
     folder = copy_of_sample(tmp_path / "district")
     users = folder / "users.csv"

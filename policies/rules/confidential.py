@@ -4,7 +4,9 @@ A sentence is a disclosure when it gives a student's grades, IEP/504 or special-
 discipline, attendance or student ID number, and the student it is about is neither the recipient nor the
 recipient's own child. Who the sentence is about comes from the names in it, looked up on the roster
 (``Roster.students_named``), from "her friend Sofia"-style mentions of a student the roster may not hold,
-and, for "Her concussion ..." or "he's been seeing the counselor", from the sentence before.
+from given names (``wordlists/first-names.txt``) that no rostered student and no staff member or guardian
+has ("Jaxon got a 38": a child the roster does not hold), and, for "Her concussion ..." or "he's been
+seeing the counselor", from the sentence before.
 Sharing between staff is fine; a social security number is a finding anywhere, to anyone.
 Seed 004: never share confidential or privileged information about students (grades, attendance records
 or other pupil record information).
@@ -20,7 +22,7 @@ from policies.context import Context
 from policies.decision import Severity
 from policies.lexicon import hits_in, terms
 from policies.message import Message, Party
-from policies.parties import Person, Role, Roster
+from policies.parties import NamesAdults, Person, Role, Roster
 from policies.patterns import Found, Phrases, compile_pattern, distinct, evidence_hit, find, phrase
 from policies.rules import Hit
 from policies.text import NormalText, fold, normalise
@@ -177,7 +179,18 @@ def _mentions(original: str, start: int, end: int, roster: Roster) -> list[_Ment
             found.append(_Mention(match.start(), match.end(1), students))
         elif _RELATION.search(fold(original[max(0, match.start() - 20) : match.start()]).text + " "):
             found.append(_Mention(match.start(), match.end(1), ()))
+        elif _a_child_off_the_roster(word, roster):
+            found.append(_Mention(match.start(), match.end(1), ()))
     return found
+
+
+def _a_child_off_the_roster(word: str, roster: Roster) -> bool:
+    """A given name ("Jaxon got a 38") that no rostered student has, and no staff member or guardian the
+    roster knows: in a sentence of school records, a child the roster does not hold (a new enrolment, a
+    sibling, a friend), whose records are no more the recipient's business than a rostered one's."""
+    if fold(word).text not in terms("first-names"):
+        return False
+    return not (isinstance(roster, NamesAdults) and roster.adults_named(word))
 
 
 class ConfidentialRule:
