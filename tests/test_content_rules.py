@@ -620,15 +620,23 @@ def test_another_students_records_are_confidential(body: str, to: tuple[str, ...
             ("helen.kim@example.org",),
         ),
         ("Elena left her inhaler in the nurse's office.", (LUIS_MOM,)),
-        # a given name the roster knows for a staff member, and capitalised words that are no names
-        ("Dana is meeting with the counselor about the trip budget.", (LUIS_MOM,)),
-        ("Biology grades were posted; Canvas shows a 78 for the unit.", (LUIS_MOM,)),
     ],
 )
 def test_a_students_own_information_to_the_student_or_their_guardian_is_fine(
     body: str, to: tuple[str, ...]
 ) -> None:
     assert hits(CONFIDENTIAL, body, to=to) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Dana is meeting with the counselor about the trip budget.",  # a given name the roster has for staff
+        "Biology grades were posted; Canvas shows a 78 for the unit.",  # capitalised words, no given names
+    ],
+)
+def test_a_name_no_child_could_have_is_no_disclosure(body: str) -> None:
+    assert hits(CONFIDENTIAL, body, to=(LUIS_MOM,)) == []
 
 
 def test_staff_may_share_a_students_records_with_staff() -> None:
