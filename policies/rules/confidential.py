@@ -165,7 +165,8 @@ def _mentions(original: str, start: int, end: int, roster: Roster) -> list[_Ment
             skip_next = False
             continue
         word = match.group(1)
-        if fold(word).text in stop or _TITLE.search(original, max(0, match.start() - 14), match.start()):
+        folded = fold(word).text
+        if folded in stop or _TITLE.search(original, max(0, match.start() - 14), match.start()):
             continue  # "Thursday", "Hello"; "Ms. Reyes" is staff, not a student
         following = matches[i + 1] if i + 1 < len(matches) else None
         if following is not None and original[match.end(1) : following.start()] == " ":
@@ -177,18 +178,18 @@ def _mentions(original: str, start: int, end: int, roster: Roster) -> list[_Ment
         students = roster.students_named(word)
         if students:
             found.append(_Mention(match.start(), match.end(1), students))
-        elif _RELATION.search(fold(original[max(0, match.start() - 20) : match.start()]).text + " "):
-            found.append(_Mention(match.start(), match.end(1), ()))
-        elif _a_child_off_the_roster(word, roster):
+        elif _RELATION.search(
+            fold(original[max(0, match.start() - 20) : match.start()]).text + " "
+        ) or _a_child_off_the_roster(word, folded, roster):
             found.append(_Mention(match.start(), match.end(1), ()))
     return found
 
 
-def _a_child_off_the_roster(word: str, roster: Roster) -> bool:
+def _a_child_off_the_roster(word: str, folded: str, roster: Roster) -> bool:
     """A given name ("Jaxon got a 38") that no rostered student has, and no staff member or guardian the
     roster knows: in a sentence of school records, a child the roster does not hold (a new enrolment, a
     sibling, a friend), whose records are no more the recipient's business than a rostered one's."""
-    if fold(word).text not in terms("first-names"):
+    if folded not in terms("first-names"):
         return False
     return not (isinstance(roster, NamesAdults) and roster.adults_named(word))
 
