@@ -1,4 +1,4 @@
-"""Where copies go: the district's smarthost over SMTP (aiosmtplib), or Maildirs in development.
+"""Where copies go: the district's smarthost over SMTP (adapters.smarthost), or Maildirs in development.
 
 A transport sends one message to its recipients in one transaction and reports one outcome per recipient;
 it never raises for what the far side said: a refused recipient, a busy server or a dead connection are
@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 
+from adapters.smarthost import GoneBeforeMail, SmarthostConnection, all_refused, code_of, text_of
 from gateway.config import Settings
 from gateway.outbound import RecipientOutcome, Transport
 
@@ -50,7 +51,7 @@ class SmtpTransport:
         self.implicit_tls, self.starttls = implicit_tls, starttls
         self.username, self.password = username, password
         self.timeout = timeout
-        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []  # with when each finished its last use
+        self._idle: list[tuple[SmarthostConnection, float]] = []  # with when each finished its last use
         self._slots = asyncio.Semaphore(pool_size)
 
     async def send(
@@ -70,23 +71,23 @@ class SmtpTransport:
         try:
             client, reused = await self._connection(fresh_only=fresh_only)
         except (aiosmtplib.SMTPException, OSError) as exc:
-            return _all(recipients, _code_of(exc), f"cannot reach smarthost: {type(exc).__name__}")
+            return all_refused(recipients, code_of(exc), f"cannot reach smarthost: {type(exc).__name__}")
         try:
             # One deadline for the whole transaction: a timer per command (aiosmtplib's own timeout) costs
             # about as much CPU as the command. A timeout is an OSError: the connection is dropped below.
             async with asyncio.timeout(self.timeout):
-                outcomes = await _transaction(client, envelope_from, recipients, message)
-        except _GoneBeforeMail as gone:
+                outcomes = await client.transaction(envelope_from, recipients, message)
+        except GoneBeforeMail as gone:
             client.close()
-            return None if reused else _all(recipients, gone.code, gone.text)
+            return None if reused else all_refused(recipients, gone.code, gone.text)
         except (aiosmtplib.SMTPException, OSError) as exc:
             client.close()
-            return _all(recipients, _code_of(exc), _text_of(exc))
+            return all_refused(recipients, code_of(exc), text_of(exc))
         if client.is_connected:
             self._idle.append((client, time.monotonic()))
         return outcomes
 
-    async def _connection(self, *, fresh_only: bool) -> tuple[aiosmtplib.SMTP, bool]:
+    async def _connection(self, *, fresh_only: bool) -> tuple[SmarthostConnection, bool]:
         """A connection ready for MAIL, and whether it was used before."""
         while self._idle and not fresh_only:
             client, last_used = self._idle.pop()
@@ -99,16 +100,15 @@ class SmtpTransport:
                 return client, True
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
-        client = aiosmtplib.SMTP(
-            hostname=self.host,
-            port=self.port,
-            use_tls=self.implicit_tls,
-            start_tls=self.starttls,
-            timeout=self.timeout,
+        client = await SmarthostConnection.open(
+            self.host,
+            self.port,
+            implicit_tls=self.implicit_tls,
+            starttls=self.starttls,
+            username=self.username,
+            password=self.password,
+            command_timeout=self.timeout,
         )
-        await client.connect()
-        if self.username is not None and self.password is not None:
-            await client.login(self.username, self.password)
         return client, False
 
     async def close(self) -> None:
@@ -116,96 +116,6 @@ class SmtpTransport:
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()
         self._idle.clear()
-
-
-async def _transaction(
-    client: aiosmtplib.SMTP, envelope_from: str, recipients: Sequence[str], message: bytes
-) -> list[RecipientOutcome]:
-    if client.is_ehlo_or_helo_needed:
-        await client.ehlo()
-    sender = _path(envelope_from)
-    if sender is None:
-        return _all(recipients, 553, f"5.1.7 not a mailbox: {envelope_from!r}")
-    options = [b"BODY=8BITMIME"] if client.supports_extension("8bitmime") and _has_8bit(message) else []
-    if client.supports_extension("smtputf8") and not all(a.isascii() for a in (envelope_from, *recipients)):
-        options.append(b"SMTPUTF8")
-    try:
-        mail = await client.execute_command(b"MAIL", b"FROM:" + sender, *options, timeout=None)
-    except aiosmtplib.SMTPServerDisconnected as gone:
-        raise _GoneBeforeMail(0, _text_of(gone)) from gone
-    if mail.code == 421:  # closing the connection: nothing was sent, so a fresh one may go on
-        raise _GoneBeforeMail(mail.code, mail.message)
-    if mail.code != 250:
-        await _reset(client)
-        return _all(recipients, mail.code, mail.message)
-    outcomes: dict[str, RecipientOutcome] = {}
-    accepted: list[str] = []
-    for recipient in recipients:
-        path = _path(recipient)
-        if path is None:
-            outcomes[recipient] = RecipientOutcome(recipient, 553, f"5.1.3 not a mailbox: {recipient!r}")
-            continue
-        rcpt = await client.execute_command(b"RCPT", b"TO:" + path, timeout=None)
-        if rcpt.code in (250, 251):
-            accepted.append(recipient)
-        else:
-            outcomes[recipient] = RecipientOutcome(recipient, rcpt.code, rcpt.message)
-    if not accepted:
-        await _reset(client)
-        return [outcomes[r] for r in recipients]
-    try:
-        response = await client.data(message, timeout=None)
-        code, text = response.code, response.message
-    except aiosmtplib.SMTPResponseException as refused:
-        code, text = refused.code, refused.message
-        await _reset(client)
-    for recipient in accepted:
-        outcomes[recipient] = RecipientOutcome(recipient, code, text)
-    return [outcomes[r] for r in recipients]
-
-
-def _path(address: str) -> bytes | None:
-    """An address as MAIL and RCPT carry it, or None if it could smuggle a parameter or a command. The
-    queue holds bare addresses the edge already read: there is no display name to parse off, which
-    aiosmtplib's ``mail`` and ``rcpt`` would do for every command, at a cost near the command's own."""
-    return None if _NOT_IN_A_PATH.search(address) else b"<" + address.encode() + b">"
-
-
-_NOT_IN_A_PATH = re.compile(r"[\s<>\x00-\x1f\x7f]")
-
-
-class _GoneBeforeMail(Exception):
-    """The server closed the connection before it took the envelope sender: nothing of the copy went."""
-
-    def __init__(self, code: int, text: str) -> None:
-        super().__init__(code, text)
-        self.code, self.text = code, text
-
-
-async def _reset(client: aiosmtplib.SMTP) -> None:
-    """End a failed transaction; a server that hung up (421) leaves a connection not worth keeping."""
-    try:
-        await client.rset()
-    except (aiosmtplib.SMTPException, OSError):
-        client.close()
-
-
-def _has_8bit(message: bytes) -> bool:
-    return not message.isascii()
-
-
-def _all(recipients: Sequence[str], code: int, text: str) -> list[RecipientOutcome]:
-    return [RecipientOutcome(r, code, text) for r in recipients]
-
-
-def _code_of(exc: BaseException) -> int:
-    return exc.code if isinstance(exc, aiosmtplib.SMTPResponseException) else 0
-
-
-def _text_of(exc: BaseException) -> str:
-    if isinstance(exc, aiosmtplib.SMTPResponseException):
-        return exc.message
-    return f"connection failed: {type(exc).__name__}"
 
 
 class MaildirTransport:

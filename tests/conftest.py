@@ -134,6 +134,13 @@ class Downstream:
     mail_sessions: list[int] = field(default_factory=list)  # which connection each MAIL came on
     resets: int = 0
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    pipelining: bool = True  # offered in EHLO, as the district's smarthost (Postfix, Exchange) does
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if self.pipelining else responses
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         self.mail_sessions.append(id(session))

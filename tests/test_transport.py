@@ -1,16 +1,23 @@
-"""The smarthost transport's connection pool (adapters.transport), against a real SMTP server: a pooled
-connection is reused without a probe while it is fresh, probed with RSET once it has idled, and a pooled
-connection the server has closed costs the copy nothing: it goes on a fresh connection at once."""
+"""The smarthost transport's connection pool (adapters.transport) and its transaction (adapters.smarthost),
+against a real SMTP server that offers PIPELINING and one that does not: a pooled connection is reused
+without a probe while it is fresh, probed with RSET once it has idled, and a pooled connection the server
+has closed costs the copy nothing: it goes on a fresh connection at once. Each recipient's outcome is the
+server's own reply to it, whichever way the commands went."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+import re
 import time
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters import transport as transport_module
+from adapters.smarthost import Reply, _Replies
 from adapters.transport import SmtpTransport
 from tests.conftest import Downstream
 
@@ -19,8 +26,9 @@ SENDER = "dreyes@nusd.example.org"
 STUDENT = "spatel@students.nusd.example.org"
 
 
-@pytest.fixture
-async def smarthost(downstream: Downstream) -> AsyncIterator[SmtpTransport]:
+@pytest.fixture(params=[True, False], ids=["pipelining", "one-at-a-time"])
+async def smarthost(request: pytest.FixtureRequest, downstream: Downstream) -> AsyncIterator[SmtpTransport]:
+    downstream.pipelining = request.param
     transport = SmtpTransport(
         "127.0.0.1",
         downstream.port,
@@ -134,3 +142,133 @@ async def test_an_address_that_could_smuggle_a_command_is_refused_before_it_is_s
     outcomes = await smarthost.send("dreyes@nusd.example.org\r\nRSET", [STUDENT], MESSAGE)
     assert [o.code for o in outcomes] == [553]
     assert len(downstream.received) == 1
+
+
+GUARDIAN = "priya.patel@example.net"
+
+
+async def test_each_recipient_gets_the_servers_own_reply_to_it(
+    smarthost: SmtpTransport, downstream: Downstream
+) -> None:
+    downstream.refuse_rcpt[GUARDIAN] = "550 5.1.1 no such mailbox"
+    outcomes = await smarthost.send(SENDER, [STUDENT, GUARDIAN], MESSAGE)
+    assert [(o.code, o.text) for o in outcomes] == [(250, "2.0.0 queued"), (550, "5.1.1 no such mailbox")]
+    assert [r.rcpt_tos for r in downstream.received] == [[STUDENT]]
+
+
+async def test_a_copy_no_recipient_of_which_is_taken_is_not_sent(
+    smarthost: SmtpTransport, downstream: Downstream
+) -> None:
+    downstream.refuse_rcpt.update({STUDENT: "450 4.2.1 try later", GUARDIAN: "550 5.1.1 no such mailbox"})
+    outcomes = await smarthost.send(SENDER, [STUDENT, GUARDIAN], MESSAGE)
+    assert [o.code for o in outcomes] == [450, 550]
+    assert downstream.received == []
+    downstream.refuse_rcpt.clear()
+    assert await send(smarthost) == [250]  # the connection is in step for the next copy
+    assert len(set(downstream.mail_sessions)) == 1
+
+
+async def test_a_refused_sender_or_message_is_every_recipients_outcome(
+    smarthost: SmtpTransport, downstream: Downstream
+) -> None:
+    downstream.mail_replies = ["550 5.7.1 sender refused"]
+    outcomes = await smarthost.send(SENDER, [STUDENT, GUARDIAN], MESSAGE)
+    assert [(o.code, o.text) for o in outcomes] == [(550, "5.7.1 sender refused")] * 2
+    downstream.data_replies = ["452 4.3.1 out of storage"]
+    outcomes = await smarthost.send(SENDER, [STUDENT, GUARDIAN], MESSAGE)
+    assert [(o.code, o.text) for o in outcomes] == [(452, "4.3.1 out of storage")] * 2
+    assert downstream.received == []
+    assert await send(smarthost) == [250]
+    assert len(downstream.received) == 1 and downstream.resets == 2  # each failure ended with RSET
+
+
+async def test_a_pipelined_group_is_sent_whole_and_its_replies_read_however_they_arrive() -> None:
+    """A server that answers only once it has the whole group (MAIL, both RCPTs, DATA), all in one
+    segment: a client sending one command at a time would wait for ever."""
+    groups: list[bytes] = []
+
+    async def answers_groups(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 batch.test ESMTP\r\n")
+        await reader.readline()
+        writer.write(b"250-batch.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+        groups.append(await reader.readuntil(b"DATA\r\n"))
+        writer.write(
+            b"250 2.1.0 sender ok\r\n250 2.1.5 ok\r\n550-5.1.1 no such\r\n550 5.1.1 mailbox\r\n354 go\r\n"
+        )
+        body = await reader.readuntil(b"\r\n.\r\n")
+        writer.write(b"250 2.0.0 queued as " + str(len(body)).encode() + b"\r\n")
+        await reader.readline()  # QUIT, when the pool closes
+        writer.write(b"221 bye\r\n")
+        writer.close()
+
+    server = await asyncio.start_server(answers_groups, "127.0.0.1", 0)
+    transport = SmtpTransport(
+        "127.0.0.1", server.sockets[0].getsockname()[1], implicit_tls=False, starttls=False,
+        username=None, password=None, pool_size=1, timeout=5,
+    )  # fmt: skip
+    try:
+        outcomes = await transport.send(SENDER, [STUDENT, GUARDIAN], b"Subject: x\r\n\r\n.hidden dot\r\n")
+    finally:
+        await transport.close()
+        server.close()
+        await server.wait_closed()
+    assert groups == [
+        f"MAIL FROM:<{SENDER}>\r\nRCPT TO:<{STUDENT}>\r\nRCPT TO:<{GUARDIAN}>\r\nDATA\r\n".encode()
+    ]
+    stuffed = len(b"Subject: x\r\n\r\n..hidden dot\r\n.\r\n")
+    assert [(o.code, o.text) for o in outcomes] == [
+        (250, f"2.0.0 queued as {stuffed}"),
+        (550, "5.1.1 no such\n5.1.1 mailbox"),
+    ]
+
+
+LINE = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30)
+REPLIES = st.lists(
+    st.tuples(
+        st.integers(200, 599),
+        st.lists(
+            st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=30), min_size=1, max_size=3
+        ),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@given(replies=REPLIES, cuts=st.lists(st.integers(0, 2000), max_size=8))
+def test_replies_are_read_whole_and_in_order_however_the_segments_fall(
+    replies: list[tuple[int, list[str]]], cuts: list[int]
+) -> None:
+    wire = b"".join(
+        b"".join(
+            f"{code}{'-' if i < len(lines) - 1 else ' '}{line}\r\n".encode() for i, line in enumerate(lines)
+        )
+        for code, lines in replies
+    )
+    reader = _Replies()
+    edges = sorted({0, len(wire), *(c % (len(wire) + 1) for c in cuts)})
+    for start, end in itertools.pairwise(edges):
+        reader.data_received(wire[start:end])
+
+    async def read_all() -> list[Reply]:
+        return [await reader.next() for _ in replies]
+
+    assert asyncio.run(read_all()) == [
+        Reply(code, "\n".join(line.strip(" \t") for line in lines)) for code, lines in replies
+    ]
+
+
+@given(garbage=st.binary(max_size=200).filter(lambda b: not re.match(rb"\d{3}[ \r\n-]", b)))
+def test_a_reply_that_is_not_smtp_fails_the_connection_not_the_relay(garbage: bytes) -> None:
+    reader = _Replies()
+    reader.data_received(garbage.replace(b"\n", b"") + b"\r\n")
+    assert reader.lost
+    with pytest.raises(ConnectionError):
+        asyncio.run(reader.next())
+
+
+def test_a_reply_that_never_ends_fails_the_connection_once_too_long() -> None:
+    reader = _Replies()
+    for _ in range(100):
+        reader.data_received(b"250-" + b"x" * 1000 + b"\r\n")
+    assert reader.lost
