@@ -585,6 +585,39 @@ def test_the_same_offer_made_is_a_grooming_signal() -> None:
     assert hits(SECRECY, "I'll pick you up after practice, just the two of us.", sender=COACH, to=(AVA,))
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I lied to my mom about where the headphones came from, don't worry",
+        "my dad thinks I'm at practice till 7 so we have time",
+        "Ya borré todo como me dijiste, nadie se va a enterar",
+        "deleted everything like u said. see u at lunch",
+        "Le mentí a mi mamá, cree que estaba en la biblioteca.",
+    ],
+)
+def test_a_student_covering_for_a_staff_member_is_a_grooming_signal(body: str) -> None:
+    assert hits(SECRECY, body, sender=SAM, to=(COACH,))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I deleted my old draft and uploaded the new one to Canvas.",
+        "My mom thinks I'm ready for Honors Chemistry. Can we talk about it at conferences?",
+        "I told my mom about the field trip and she signed the form.",
+        "Sorry I lied about finishing the reading. I'll have it done by Friday.",
+    ],
+)
+def test_a_student_writing_about_home_and_files_is_not_secrecy(body: str) -> None:
+    assert hits(SECRECY, body, sender=SAM, to=(COACH,)) == []
+
+
+def test_a_cover_story_is_the_students_side_not_a_teachers_report_of_it() -> None:
+    report = "Sam told me he lied to his mom about the grade; I've asked the counselor to call her."
+    assert hits(SECRECY, report, sender=TEACHER, to=(SAMS_MOM,)) == []
+    assert hits(SECRECY, "No one will ever find out, I promise.", sender=COACH, to=(AVA,))
+
+
 # --- confidential student information ---------------------------------------------------------------------
 
 

@@ -7,7 +7,10 @@
 - gifts, rides and meeting alone: "I got you a little present", "I can drive you home, just the two of
   us", "come get it when the room is empty", "study session at my house", "solo ella y yo";
 - special-relationship language and excessive personal attention: "you're my favorite student", "I get
-  you better than they do", "can't stop thinking about today", "u up?".
+  you better than they do", "can't stop thinking about today", "u up?";
+- the student's side of it, written to staff: a cover story told at home ("I lied to my mom", "my dad
+  thinks I'm at practice") or messages deleted ("I deleted everything like you said", "ya borré todo");
+- and from anyone, "no one will find out", "nadie se va a enterar".
 A class surprise is not a secret kept from parents ("keep your person a secret until the gift exchange",
 "es un secreto, no le comenten nada a ella"), nor is deleting an outdated schedule or offering the team
 bus. Signals about closeness count only where a student is involved (a student recipient, or "her"/"him"
@@ -94,6 +97,29 @@ _HIDE_FROM_FAMILY = Phrases(
         " entere enteren saber enterarse vez lugar",
     ),
 )
+# The student's side, told to staff: a cover story at home, the messages gone.
+_COVERING = Phrases(
+    phrase(
+        "a cover story kept from parents",
+        r"(?:i|we) (?:lied|lie|had to lie|have to lie|keep lying) to (?:my|our) %PARENTS%"
+        r"|(?:my|our) %PARENTS% (?:thinks?|still thinks?|believes?) (?:i'?m|i am|i was|we'?re|we are"
+        r"|we were) (?:at|with|in|over at|staying)",
+        "lied lie lying thinks think believes believe",
+    ),
+    phrase(
+        "a cover story kept from parents",
+        r"(?:le|les) (?:menti|mentimos|tuve que mentir|tengo que mentir) a (?:mi|mis) %PADRES%|(?:mi|mis)"
+        r" %PADRES% (?:cree|creen|piensa|piensan) que (?:estaba|estoy|estuve|estabamos|estamos) (?:en|con)",
+        "menti mentimos mentir cree creen piensa piensan",
+    ),
+    phrase(
+        "messages deleted",
+        r"(?:deleted|erased|cleared|wiped) (?:everything|it all|all of"
+        r" it|all of them|them all|every (?:message|text|snap|email)|the (?:whole|entire) (?:chat|thread"
+        r"|convo|conversation))|(?:ya )?(?:borre|borramos|elimine) (?:todo|todos|todas|cada mensaje)",
+        "deleted erased cleared wiped borre borramos elimine",
+    ),
+)
 # Secrets in general: the same words serve class surprises, so a surprise nearby excuses them.
 _SECRET = Phrases(
     phrase(
@@ -127,6 +153,13 @@ _SECRET = Phrases(
         r"|cuentes|cuente|cuenten|menciones|mencione|mencionen|comentes|comente|comenten)(?: nada| esto"
         r"| eso)? a nadie",
         "quede entre nuestro nadie",
+    ),
+    phrase(
+        "promising that no one will find out",
+        r"(?:no one|nobody|noone|no1) (?:will|is going to|is gonna|'?s gonna|'?s going to|'?ll|has to"
+        r"|needs to|will ever|is ever going to) (?:ever )?find out|nadie (?:se )?(?:va a|tiene que|necesita)"
+        r" (?:enterar|enterarse|saber)|nadie se (?:enterara|va a dar cuenta)",
+        "find enterar enterarse saber enterara cuenta",
     ),
 )
 _SURPRISE = compile_pattern(
@@ -307,6 +340,8 @@ class SecrecyRule:
             if _THAT_MESSAGE.search(canonical, item.start, item.end) and _DATA_AT_RISK.search(canonical):
                 continue
             found.append(item)
+        if message.sender.role is Role.STUDENT:
+            found.extend(f for f in find(_COVERING, text) if not _refused(canonical, f.start))
         students = message.student_recipients
         if len(students) <= 1:
             found.extend(find(_GIFT, text))
