@@ -13,11 +13,12 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from aiosmtplib.protocol import normalize_message_line_endings
 from hypothesis import given
 from hypothesis import strategies as st
 
 from adapters import transport as transport_module
-from adapters.smarthost import Reply, _Replies
+from adapters.smarthost import Reply, _Replies, _stuffed
 from adapters.transport import SmtpTransport
 from tests.conftest import Downstream
 
@@ -272,3 +273,12 @@ def test_a_reply_that_never_ends_fails_the_connection_once_too_long() -> None:
     for _ in range(100):
         reader.data_received(b"250-" + b"x" * 1000 + b"\r\n")
     assert reader.lost
+
+
+@given(message=st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\n.", b" "]), max_size=16))
+def test_a_message_is_stuffed_as_the_full_substitutions_would_stuff_it(message: list[bytes]) -> None:
+    """The shortcut for messages that arrived over SMTP (CRLFs already, no line starting with a dot)
+    gives the bytes that normalising every line ending and doubling every leading dot gives."""
+    raw = b"".join(message)
+    expected = re.sub(rb"(?m)^\.", b"..", normalize_message_line_endings(raw)) + b".\r\n"
+    assert _stuffed(raw) == expected
