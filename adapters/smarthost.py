@@ -50,6 +50,7 @@ class SmarthostConnection:
 
     def __init__(self, client: aiosmtplib.SMTP) -> None:
         self._client = client
+        self._timeout = client.timeout  # for RSET and QUIT; a transaction has its caller's deadline
         self._eightbit = client.supports_extension("8bitmime")
         self._smtputf8 = client.supports_extension("smtputf8")
         self._replies: _Replies | None = None
@@ -86,10 +87,6 @@ class SmarthostConnection:
             client.close()
             raise
         return cls(client)
-
-    @property
-    def pipelining(self) -> bool:
-        return self._replies is not None
 
     @property
     def is_connected(self) -> bool:
@@ -221,7 +218,8 @@ class SmarthostConnection:
             response = await self._client.execute_command(verb)
             return Reply(response.code, response.message)
         self._write(verb + b"\r\n")
-        return await self._replies.next()
+        async with asyncio.timeout(self._timeout):
+            return await self._replies.next()
 
     async def _reset(self) -> None:
         """End a failed transaction; a server that hung up (421) leaves a connection not worth keeping."""

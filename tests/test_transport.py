@@ -282,3 +282,29 @@ def test_a_message_is_stuffed_as_the_full_substitutions_would_stuff_it(message: 
     raw = b"".join(message)
     expected = re.sub(rb"(?m)^\.", b"..", normalize_message_line_endings(raw)) + b".\r\n"
     assert _stuffed(raw) == expected
+
+
+async def test_closing_the_pool_does_not_wait_for_ever_on_a_server_that_never_answers_quit() -> None:
+    async def silent_after_the_copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 silent.test ESMTP\r\n")
+        await reader.readline()
+        writer.write(b"250-silent.test\r\n250 PIPELINING\r\n")
+        await reader.readuntil(b"DATA\r\n")
+        writer.write(b"250 ok\r\n250 ok\r\n354 go\r\n")
+        await reader.readuntil(b"\r\n.\r\n")
+        writer.write(b"250 queued\r\n")
+        await reader.read()  # QUIT arrives, and is never answered
+
+    server = await asyncio.start_server(silent_after_the_copy, "127.0.0.1", 0)
+    transport = SmtpTransport(
+        "127.0.0.1", server.sockets[0].getsockname()[1], implicit_tls=False, starttls=False,
+        username=None, password=None, pool_size=1, timeout=0.5,
+    )  # fmt: skip
+    try:
+        assert await send(transport) == [250]
+        started = time.monotonic()
+        await transport.close()
+        assert time.monotonic() - started < 3
+    finally:
+        server.close()
+        await server.wait_closed()
