@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+import ssl
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
+from aiosmtpd.smtp import SMTP
 from aiosmtplib.protocol import normalize_message_line_endings
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,6 +24,8 @@ from adapters import transport as transport_module
 from adapters.smarthost import Reply, _Replies, _stuffed
 from adapters.transport import SmtpTransport
 from tests.conftest import Downstream
+from tests.mail import eventually
+from tests.tls import self_signed
 
 MESSAGE = b"From: dreyes@nusd.example.org\r\nSubject: field trip\r\n\r\nBring a lunch.\r\n"
 SENDER = "dreyes@nusd.example.org"
@@ -285,7 +290,10 @@ def test_a_message_is_stuffed_as_the_full_substitutions_would_stuff_it(message: 
 
 
 async def test_closing_the_pool_does_not_wait_for_ever_on_a_server_that_never_answers_quit() -> None:
+    handlers: list[asyncio.Task[None]] = []
+
     async def silent_after_the_copy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.append(asyncio.current_task())  # type: ignore[arg-type]
         writer.write(b"220 silent.test ESMTP\r\n")
         await reader.readline()
         writer.write(b"250-silent.test\r\n250 PIPELINING\r\n")
@@ -294,6 +302,7 @@ async def test_closing_the_pool_does_not_wait_for_ever_on_a_server_that_never_an
         await reader.readuntil(b"\r\n.\r\n")
         writer.write(b"250 queued\r\n")
         await reader.read()  # QUIT arrives, and is never answered
+        writer.close()
 
     server = await asyncio.start_server(silent_after_the_copy, "127.0.0.1", 0)
     transport = SmtpTransport(
@@ -305,6 +314,38 @@ async def test_closing_the_pool_does_not_wait_for_ever_on_a_server_that_never_an
         started = time.monotonic()
         await transport.close()
         assert time.monotonic() - started < 3
+        await asyncio.wait_for(asyncio.gather(*handlers), 5)  # the server saw the connection close
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_copy_goes_pipelined_over_starttls(
+    tmp_path: Path, downstream: Downstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection aiosmtplib upgraded to TLS is the one handed to the pipelined reader."""
+    cert, key = self_signed(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # the client trusts the throwaway certificate
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    sessions: list[SMTP] = []
+
+    def session() -> SMTP:
+        sessions.append(SMTP(downstream, hostname="tls.test", tls_context=server_tls, require_starttls=True))
+        return sessions[-1]
+
+    server = await asyncio.get_running_loop().create_server(session, "127.0.0.1", 0)
+    transport = SmtpTransport(
+        "127.0.0.1", server.sockets[0].getsockname()[1], implicit_tls=False, starttls=True,
+        username=None, password=None, pool_size=1, timeout=5,
+    )  # fmt: skip
+    try:
+        assert await send(transport) == [250]
+        assert await send(transport) == [250]
+    finally:
+        await transport.close()
+        # The server's side of the TLS close finishes before the test's loop ends.
+        await eventually(lambda: all(s.transport is None for s in sessions), within=5)
+        server.close()
+        await server.wait_closed()
+    assert len(downstream.received) == 2 and len(set(downstream.mail_sessions)) == 1
