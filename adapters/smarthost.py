@@ -155,7 +155,7 @@ class SmarthostConnection:
             self._write(b"".join(line + b"\r\n" for line in group))
             taken = await self._replies.next()
         except OSError as gone:
-            raise GoneBeforeMail(0, f"connection failed: {type(gone).__name__}") from gone
+            raise GoneBeforeMail(0, text_of(gone)) from gone
         if taken.code == 421:  # closing the connection: nothing was sent, so a fresh one may go on
             raise GoneBeforeMail(taken.code, taken.text)
         accepted = []

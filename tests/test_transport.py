@@ -35,18 +35,17 @@ STUDENT = "spatel@students.nusd.example.org"
 @pytest.fixture(params=[True, False], ids=["pipelining", "one-at-a-time"])
 async def smarthost(request: pytest.FixtureRequest, downstream: Downstream) -> AsyncIterator[SmtpTransport]:
     downstream.pipelining = request.param
-    transport = SmtpTransport(
-        "127.0.0.1",
-        downstream.port,
-        implicit_tls=False,
-        starttls=False,
-        username=None,
-        password=None,
-        pool_size=1,
-        timeout=10,
-    )
+    transport = loopback_pool(downstream.port, timeout=10)
     yield transport
     await transport.close()
+
+
+def loopback_pool(port: int, *, timeout: float, starttls: bool = False) -> SmtpTransport:
+    """A pool of one connection to a test server on loopback, no authentication."""
+    return SmtpTransport(
+        "127.0.0.1", port, implicit_tls=False, starttls=starttls, username=None, password=None,
+        pool_size=1, timeout=timeout,
+    )  # fmt: skip
 
 
 async def send(transport: SmtpTransport) -> list[int]:
@@ -118,10 +117,7 @@ async def test_a_smarthost_that_stops_answering_is_given_up_on_by_the_transactio
 
     server = await asyncio.start_server(stalls_after_the_data, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    transport = SmtpTransport(
-        "127.0.0.1", port, implicit_tls=False, starttls=False, username=None, password=None,
-        pool_size=1, timeout=0.5,
-    )  # fmt: skip
+    transport = loopback_pool(port, timeout=0.5)
     try:
         started = time.monotonic()
         outcomes = await transport.send(SENDER, [STUDENT], MESSAGE)
@@ -208,10 +204,7 @@ async def test_a_pipelined_group_is_sent_whole_and_its_replies_read_however_they
         writer.close()
 
     server = await asyncio.start_server(answers_groups, "127.0.0.1", 0)
-    transport = SmtpTransport(
-        "127.0.0.1", server.sockets[0].getsockname()[1], implicit_tls=False, starttls=False,
-        username=None, password=None, pool_size=1, timeout=5,
-    )  # fmt: skip
+    transport = loopback_pool(server.sockets[0].getsockname()[1], timeout=5)
     try:
         outcomes = await transport.send(SENDER, [STUDENT, GUARDIAN], b"Subject: x\r\n\r\n.hidden dot\r\n")
     finally:
@@ -305,10 +298,7 @@ async def test_closing_the_pool_does_not_wait_for_ever_on_a_server_that_never_an
         writer.close()
 
     server = await asyncio.start_server(silent_after_the_copy, "127.0.0.1", 0)
-    transport = SmtpTransport(
-        "127.0.0.1", server.sockets[0].getsockname()[1], implicit_tls=False, starttls=False,
-        username=None, password=None, pool_size=1, timeout=0.5,
-    )  # fmt: skip
+    transport = loopback_pool(server.sockets[0].getsockname()[1], timeout=0.5)
     try:
         assert await send(transport) == [250]
         started = time.monotonic()
@@ -335,10 +325,7 @@ async def test_a_copy_goes_pipelined_over_starttls(
         return sessions[-1]
 
     server = await asyncio.get_running_loop().create_server(session, "127.0.0.1", 0)
-    transport = SmtpTransport(
-        "127.0.0.1", server.sockets[0].getsockname()[1], implicit_tls=False, starttls=True,
-        username=None, password=None, pool_size=1, timeout=5,
-    )  # fmt: skip
+    transport = loopback_pool(server.sockets[0].getsockname()[1], timeout=5, starttls=True)
     try:
         assert await send(transport) == [250]
         assert await send(transport) == [250]
