@@ -1,10 +1,11 @@
-"""The policy engine alone, on one core: the dev corpus repeated to 100,000 messages, in messages/s,
+"""The policy engine alone, on one core: the dev corpus repeated to 50,000 messages, in messages/s,
 with the rules alone and with the learned model beside them, in the same run.
 
-    .venv/bin/python benchmarks/policy_engine.py [--pack default] [--messages 100000]
+    .venv/bin/python benchmarks/policy_engine.py [--pack default] [--messages 50000] [--rounds 3]
 
-Reads the corpus and the sample district once, builds the engine once (as the relay does), warms up with
-one pass, then times only ``Engine.evaluate``. The target is at least 5,000 messages/s.
+Reads the corpus and the sample district once, builds the engines once (as the relay does), warms them up
+with one pass, then times only ``Engine.evaluate``, the two engines taking turns for a few rounds. The
+target is at least 5,000 messages/s.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ TARGET = 5_000
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", default="default")
-    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--corpus", type=Path, default=SHARED / "corpus" / "messages-dev.jsonl")
     parser.add_argument("--district", type=Path, default=SHARED / "district-sample")
     args = parser.parse_args()
@@ -54,28 +56,33 @@ def main() -> None:
         replace(message, body=f"{message.body}\n\n{_signature(number)}")
         for number, message in enumerate(islice(cycle(messages), args.messages))
     ]
-    print(f"messages:           {len(batch):,} ({len(messages)} corpus lines, every copy distinct), 1 core")
-    rates = {}
-    for name, pack in (
-        ("rules only", rules_only),
-        ("rules + model", full),
-        ("rules only (again)", rules_only),
-    ):
-        engine = Engine(pack)
+    print(
+        f"messages:           {len(batch):,} ({len(messages)} corpus lines, every copy distinct), 1 core,"
+        f" {args.rounds} rounds"
+    )
+    engines = {"rules only": Engine(rules_only), "rules + model": Engine(full)}
+    for engine in engines.values():
         for message in messages:  # warm-up: regexes compiled, caches filled
             engine.evaluate(message, context)
-        actions: Counter[str] = Counter()
-        started = time.perf_counter()
-        for message in batch:
-            actions[engine.evaluate(message, context).action] += 1
-        elapsed = time.perf_counter() - started
-        rates[name] = len(batch) / elapsed
+    # The two take turns, round after round, and each keeps its best round: a machine's noise (a frequency
+    # change, another process's use of the caches) slows a round down, never speeds it up. The time is the
+    # process's CPU time, so another process given the core meanwhile is not counted against the engine.
+    best = dict.fromkeys(engines, float("inf"))
+    actions: dict[str, Counter[str]] = {}
+    for _ in range(args.rounds):
+        for name, engine in engines.items():
+            actions[name] = Counter()
+            started = time.process_time()
+            for message in batch:
+                actions[name][engine.evaluate(message, context).action] += 1
+            best[name] = min(best[name], time.process_time() - started)
+    rates = {name: len(batch) / elapsed for name, elapsed in best.items()}
+    for name, elapsed in best.items():
         print(
             f"{name + ':':<20}{rates[name]:>8,.0f} messages/s, {1e6 * elapsed / len(batch):6.1f} µs each;"
-            f" {', '.join(f'{a} {n:,}' for a, n in sorted(actions.items()))}"
+            f" {', '.join(f'{a} {n:,}' for a, n in sorted(actions[name].items()))}"
         )
-    baseline = (rates["rules only"] + rates["rules only (again)"]) / 2
-    kept = rates["rules + model"] / baseline
+    kept = rates["rules + model"] / rates["rules only"]
     verdict = "ok" if rates["rules + model"] >= TARGET and kept >= 2 / 3 else "below target"
     print(f"with the model:     {kept:.0%} of the rules-only rate (target: 67%, {TARGET:,}/s: {verdict})")
 

@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from policies.context import Context
 from policies.decision import Action
 from policies.engine import Engine
+from policies.learned import features as features_module
 from policies.learned import model as model_module
 from policies.learned.features import features, tokens
 from policies.learned.model import ContentModel, load_model, packaged_path
@@ -68,6 +71,24 @@ def test_scores_match_the_training_formula_word_by_word(text: str, damping: floa
     assert model.scores(text).of("threat") == pytest.approx(1 / (1 + np.exp(-logit)))
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["you", "will", "regret", "hello", "rex", "re", "x", "Will", "you'll"]), max_size=12
+    )
+)
+def test_any_text_over_the_models_words_scores_as_training_computes(words: list[str]) -> None:
+    model = tiny_model(damping=5.0)  # its pair's words ("you will") are known only as a pair
+    text = " ".join(words)
+    logit = reference_logit(model, text, 0)
+    assert model.scores(text).of("threat") == pytest.approx(1 / (1 + np.exp(-logit)), rel=1e-5)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_an_ascii_text_is_cut_into_the_words_the_unicode_pattern_finds(text: str) -> None:
+    assert tokens(text) == features_module._TOKEN.findall(text)
+
+
 def test_a_long_text_is_scored_by_its_worst_window_and_windows_add_up() -> None:
     model = tiny_model()
     filler = " ".join(["hello"] * 200)
@@ -111,7 +132,7 @@ def test_endless_new_words_do_not_grow_memory_without_bound(monkeypatch: pytest.
     model = tiny_model()
     for batch in range(20):
         model.scores(" ".join(f"w{batch}x{i}" for i in range(30)))
-    assert len(model._word_index) <= 50
+    assert len(model._cached) <= 50
 
 
 # --- the shipped model in the engine ------------------------------------------------------------------

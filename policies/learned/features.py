@@ -15,6 +15,8 @@ from itertools import pairwise
 
 # Words (letters and digits, with an inner apostrophe) and single pictographs: emoji carry meaning here.
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[\U0001F000-\U0001FAFF\u2600-\u27BF]")
+# The same tokens in a text of ASCII alone (most messages), found twice as fast: no Unicode classes.
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z0-9]+)?")
 _CHAR_SIZES = (3, 4, 5)
 MAX_TOKENS = 20_000  # of one message: the classifier reads the first this many words (about 100 KB)
 
@@ -29,9 +31,9 @@ def plain_word(word: str) -> str:
 
 
 def tokens(canonical: str) -> list[str]:
+    if canonical.isascii():  # most messages: no accents to drop, no emoji
+        return _ASCII_TOKEN.findall(canonical)[:MAX_TOKENS]
     found: list[str] = _TOKEN.findall(canonical)[:MAX_TOKENS]
-    if canonical.isascii():  # most messages: no accents to drop
-        return found
     return [t if t.isascii() else plain_word(t) for t in found]
 
 

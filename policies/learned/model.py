@@ -20,13 +20,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import sys
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from itertools import islice, repeat
+from operator import add, mul
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,9 +83,41 @@ class ContentModel:
         weighted = np.hstack(
             [weights.astype(np.float64) * idf[:, None], (idf.astype(np.float64) ** 2)[:, None]]
         )
-        self._shares: Shares = np.vstack([weighted, np.zeros((1, weighted.shape[1]))]).astype(np.float32)
-        self._no_pair = len(vocabulary)
+        # Every word the model knows has a row of the table: its own feature's ("w:"), or, for a word it
+        # knows only as half of a pair, a row of zeros of its own. That row is also the word's number in
+        # the pair table, so a pair is found by two integers, not by building a string or a tuple.
+        # Row ``_unknown`` is zeros: every word the model does not know, and every pair it does not know.
+        self._unknown = len(vocabulary)
+        self._word_rows: dict[str, int] = {
+            feature[2:]: row for row, feature in enumerate(vocabulary) if feature.startswith("w:")
+        }
+        pairs = [
+            (row, first, second)
+            for row, feature in enumerate(vocabulary)
+            if feature.startswith("b:") and " " in feature
+            for first, second in (feature[2:].split(" ", 1),)
+        ]
+        known = self._unknown + 1
+        for _, first, second in pairs:
+            for word in (first, second):
+                if word not in self._word_rows:
+                    self._word_rows[word] = known
+                    known += 1
+        self._stride = known
+        self._pairs: dict[int, int] = {
+            self._word_rows[first] * known + self._word_rows[second]: row for row, first, second in pairs
+        }
+        # A model with character n-grams sums a word's features once, on first sight, into a row of the
+        # table's last part (the word cache), forgotten when full.
+        self._char_grams = any(feature.startswith("c:") for feature in vocabulary)
+        self._cache_limit = _WORD_CACHE_LIMIT if self._char_grams else 0
+        self._cached: dict[str, int] = {}  # word -> its row of the word cache
+        # float32: half the memory the cache must hold beside the rules' tables; sums of a few dozen terms
+        # lose nothing a threshold could notice.
+        self._table: Shares = np.zeros((known + self._cache_limit, weighted.shape[1]), dtype=np.float32)
+        self._table[: len(vocabulary)] = weighted
         self.intercept = intercept.astype(np.float64)
+        self._intercepts: list[float] = self.intercept.tolist()
         self.categories = categories
         self.flag = dict(zip(categories, (float(t) for t in flag), strict=True))
         self.hold = dict(zip(categories, (float(t) for t in hold), strict=True))
@@ -94,17 +126,6 @@ class ContentModel:
         # blow up, leans to the intercept unless its words are strong ones ("Lab report" is no profanity).
         self.damping = damping
         self.digest = digest
-        self._word_index: dict[str, int] = {}  # word -> its row of ``_word_shares``
-        self._char_grams = any(feature.startswith("c:") for feature in vocabulary)
-        # (first word, second word) -> row of "b:first second": looked up without building a string
-        # Each word is kept once (sys.intern), however many pairs it is in: 10 MiB less than a copy per pair.
-        self._pairs: dict[tuple[str, str], int] = {
-            (sys.intern(first), sys.intern(second)): row
-            for row, feature in enumerate(vocabulary)
-            if feature.startswith("b:") and " " in feature
-            for first, second in (feature[2:].split(" ", 1),)
-        }
-        self._word_shares: Shares = np.zeros((1024, len(categories) + 1), dtype=np.float32)
 
     # --- loading and saving ------------------------------------------------------------------------
 
@@ -146,29 +167,26 @@ class ContentModel:
     def scores(self, canonical: str) -> Scores:
         """Probabilities per category for a text already normalised (``policies.text``)."""
         words = tokens(canonical)
-        if len(self._word_index) + len(words) > _WORD_CACHE_LIMIT:
-            self._word_index.clear()  # hostile input with endless new words: memory stays bounded
         # The lookups run in C (map over dict.get): a Python loop per word would cost more than the sums.
-        known = list(map(self._word_index.get, words))
-        index = self._word_index
-        rows = (
-            cast(list[int], known)
-            if None not in known
-            else [index[w] if w in index else self._new_word(w) for w in words]  # may grow the table
-        )
+        numbers = list(map(self._word_rows.get, words, repeat(self._unknown)))
+        rows = self._cache_rows(words) if self._char_grams else numbers
         pairs = list(
-            map(self._pairs.get, zip(words, islice(words, 1, None), strict=False), repeat(self._no_pair))
+            map(
+                self._pairs.get,
+                map(add, map(mul, numbers, repeat(self._stride)), islice(numbers, 1, None)),
+                repeat(self._unknown),
+            )
         )
         spans = _windows(len(words))
         size = len(self.categories)
         if len(spans) == 1:  # most messages: one sum, no windows (few numpy calls: each costs µs)
-            total = self._word_shares.take(rows, axis=0).sum(axis=0)
-            if pairs:
-                total += self._shares.take(pairs, axis=0).sum(axis=0)
-            norm = float(total[size])
+            total = self._table.take(rows + pairs, axis=0).sum(axis=0).tolist()
+            norm = total[size]
             scale = 1.0 / math.sqrt(norm + self.damping) if norm > 0 else 0.0
-            logits = total[:size] * scale + self.intercept
-            values = tuple(1.0 / (1.0 + math.exp(-z)) for z in logits.tolist())
+            values = tuple(
+                1.0 / (1.0 + math.exp(-(share * scale + intercept)))
+                for share, intercept in zip(total, self._intercepts, strict=False)  # the norm left out
+            )
             return Scores(
                 self.categories, values, (spans[0],) * size, tuple(words), tuple(rows), tuple(pairs)
             )
@@ -183,10 +201,10 @@ class ContentModel:
     def _window_sums(self, rows: list[int], pairs: list[int], spans: list[tuple[int, int]]) -> Matrix:
         """Each window's sum of shares, from running totals: a pair counts at the position of its second
         word, and a pair straddling a window's first word is taken out again (it belongs before)."""
-        words_only = self._word_shares[rows].astype(np.float64)  # running totals of thousands of terms
+        words_only = self._table[rows].astype(np.float64)  # running totals of thousands of terms
         shares = words_only.copy()
         if pairs:
-            shares[1:] += self._shares[pairs]
+            shares[1:] += self._table[pairs]
         totals = np.vstack([np.zeros((1, shares.shape[1])), np.cumsum(shares, axis=0)])
         starts = np.array([s for s, _ in spans])
         ends = np.array([e for _, e in spans])
@@ -197,35 +215,39 @@ class ContentModel:
         """The words (or pairs of words) of the best window that raised ``category``'s score most."""
         column = self.categories.index(category)
         start, end = scores.windows[column]
-        words = scores.words[start:end]
-        shares = self._word_shares[scores.rows[start:end], column].tolist()
+        words, count = scores.words, end - start
+        # The window's words, then the pairs inside it (ending at its second word to its last), in one
+        # lookup; the unknown row is zeros.
+        shares = self._table.take(scores.rows[start:end] + scores.pairs[start : end - 1], axis=0)
         # A term weighs the same wherever it occurs, so one that lowers the score never ranks: skipped
         # before any pair of words is put into a string.
         by_term: dict[str, float] = {}
-        for word, share in zip(words, shares, strict=True):
+        for position, share in enumerate(shares[:, column].tolist()):
             if share > 0:
-                by_term[word] = by_term.get(word, 0.0) + share
-        # The pairs inside the window end at its second word to its last; the no-pair row is zeros.
-        pair_shares = self._shares[scores.pairs[start : end - 1], column].tolist()
-        for position, share in enumerate(pair_shares, start + 1):
-            if share > 0:
-                pair = f"{scores.words[position - 1]} {scores.words[position]}"
-                by_term[pair] = by_term.get(pair, 0.0) + share
+                if position < count:
+                    term = words[start + position]
+                else:
+                    first = start + position - count
+                    term = f"{words[first]} {words[first + 1]}"
+                by_term[term] = by_term.get(term, 0.0) + share
         ranked = sorted(((value, term) for term, value in by_term.items()), reverse=True)
         return [term for _, term in ranked[:top]]
 
-    def _new_word(self, word: str) -> int:
-        """A row of ``_word_shares`` for a word not seen yet: its features' weights x IDF, summed."""
-        row = len(self._word_index)
-        if row >= len(self._word_shares):
-            grown = np.zeros((2 * len(self._word_shares), self._word_shares.shape[1]), dtype=np.float32)
-            grown[:row] = self._word_shares[:row]
-            self._word_shares = grown
-        features = word_features(word) if self._char_grams else [f"w:{word}"]
-        found = [r for f in features if (r := self.rows.get(f, -1)) >= 0]
-        self._word_shares[row] = self._shares[found].sum(axis=0) if found else 0.0
-        self._word_index[word] = row
-        return row
+    def _cache_rows(self, words: list[str]) -> list[int]:
+        """Each word's row of the word cache (a model with character n-grams), new words summed first."""
+        cached = self._cached
+        new = set(words).difference(cached)
+        if new:
+            if len(cached) + len(new) > self._cache_limit:
+                cached.clear()  # hostile input with endless new words: memory stays bounded
+                new = set(words)
+            base = self._stride
+            for word in new:
+                row = base + len(cached)
+                found = [r for f in word_features(word) if (r := self.rows.get(f, -1)) >= 0]
+                self._table[row] = self._table[found].sum(axis=0) if found else 0.0
+                cached[word] = row
+        return list(map(cached.__getitem__, words))
 
 
 def _windows(count: int) -> list[tuple[int, int]]:
