@@ -480,6 +480,8 @@ def test_encouraging_drink_drugs_or_theft_is_a_finding(body: str, to: tuple[str,
         "Parent night: fake pills that look exactly like Xanax or Adderall, and how to use naloxone.",
         "Health class Thursday: what is in a geek bar, and why zaza is not the weed of the 90s.",
         "El taller para padres explica qué es el tusi y los riesgos del guaro en los jóvenes.",
+        "Red Ribbon assembly at 1:30. Bring your 3rd period, the county speaker on vaping starts at 1:35.",
+        "Si quiere hablar con su hijo sobre el vapeo, la consejera tiene folletos en español.",
     ],
 )
 def test_prevention_and_lessons_are_not_encouragement(body: str) -> None:
@@ -672,6 +674,14 @@ def test_a_name_no_child_could_have_is_no_disclosure(body: str) -> None:
     assert hits(CONFIDENTIAL, body, to=(LUIS_MOM,)) == []
 
 
+def test_a_parent_may_tell_anyone_about_their_own_child() -> None:
+    body = "Jordan started Lexapro in January for her anxiety and it's helping. How's Sam holding up?"
+    assert hits(CONFIDENTIAL, body, sender="helen.kim@example.org", to=(SAMS_MOM,)) == []
+    # the same sentence from a teacher, or from a parent about another family's child, is a disclosure
+    assert hits(CONFIDENTIAL, body, sender=TEACHER, to=(SAMS_MOM,))
+    assert hits(CONFIDENTIAL, body, sender=LUIS_MOM, to=(SAMS_MOM,))
+
+
 def test_staff_may_share_a_students_records_with_staff() -> None:
     body = "For Tuesday's IEP review for Luis Garcia: the read-aloud accommodation is working."
     assert hits(CONFIDENTIAL, body, sender=MATH_TEACHER, to=(TEACHER,)) == []
@@ -715,6 +725,23 @@ def test_a_personal_number_address_or_handle_is_the_evidence(body: str, expected
 )
 def test_invitations_to_personal_channels_are_findings(body: str) -> None:
     assert hits(PERSONAL, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Please don't text my cell for schedule questions; the front office has the latest.",
+        "No doy mi WhatsApp a los alumnos, pero me puedes escribir aquí o por Canvas.",
+        "Por favor no me escriban a mi celular, usen la app del distrito.",
+        "Never DM me on insta, use school email.",
+    ],
+)
+def test_an_invitation_turned_down_is_not_one(body: str) -> None:
+    assert hits(PERSONAL, body) == []
+
+
+def test_a_refusal_of_one_channel_does_not_excuse_the_next_invitation() -> None:
+    assert hits(PERSONAL, "Don't text my school phone after 5, text my personal cell instead.")
 
 
 def test_a_number_beside_an_official_one_is_still_personal() -> None:

@@ -7,7 +7,8 @@ recipient's own child. Who the sentence is about comes from the names in it, loo
 from given names (``wordlists/first-names.txt``) that no rostered student and no staff member or guardian
 has ("Jaxon got a 38": a child the roster does not hold), and, for "Her concussion ..." or "he's been
 seeing the counselor", from the sentence before.
-Sharing between staff is fine; a social security number is a finding anywhere, to anyone.
+Sharing between staff is fine, and so is a parent telling anyone about their own child (the duty is the
+school's); a social security number is a finding anywhere, to anyone.
 Seed 004: never share confidential or privileged information about students (grades, attendance records
 or other pupil record information).
 """
@@ -147,10 +148,15 @@ def _entitled(recipient: Party, student: Person) -> bool:
     return student.person_id in person.student_ids or person.person_id in student.guardian_ids
 
 
-def _about_someone_else(mention: _Mention, recipients: tuple[Party, ...]) -> bool:
-    """True unless some student the name may mean is the recipients' own (the benefit of the doubt)."""
+def _about_someone_else(mention: _Mention, sender: Party, recipients: tuple[Party, ...]) -> bool:
+    """True unless some student the name may mean is the recipients' own or the sender's (the benefit of
+    the doubt): a parent may tell anyone about their own child, a student about themselves; the duty of
+    confidentiality is the school's."""
     if not mention.students:
         return True
+    if sender.person is not None and sender.person.role is not Role.STAFF:
+        if any(_entitled(sender, s) for s in mention.students):
+            return False
     return not any(all(_entitled(r, s) for r in recipients) for s in mention.students)
 
 
@@ -230,7 +236,7 @@ class ConfidentialRule:
             about = mentions(index)
             if not about and index > 0 and _PRONOUN.search(fold(original[slice(*sentences[index])]).text):
                 about = mentions(index - 1)  # "Her concussion turned out to be worse ..."
-            if any(_about_someone_else(m, recipients) for m in about):
+            if any(_about_someone_else(m, message.sender, recipients) for m in about):
                 label = f"another student's {item.label}"
                 hits.append(
                     evidence_hit(self.category, label, original, item.start, item.end, Severity.MEDIUM)

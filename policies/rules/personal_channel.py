@@ -7,7 +7,8 @@ another domain when offered as the sender's own); a handle or profile link that 
 account; an invitation ("add me on Snapchat", "follow me", "friend me", "DM me", "text my cell",
 "escríbame a mi WhatsApp", "RSVP to this email, not the school one"). The district's own numbers,
 addresses, official accounts and approved services (``context.district``) never count, nor does an
-organisation's number ("call the county health department at ...").
+organisation's number ("call the county health department at ..."), nor an invitation turned down ("please
+don't text my cell", "no doy mi WhatsApp a los alumnos").
 Only staff and unregistered senders are checked: a parent giving a teacher their own number is ordinary.
 Seeds 002, 003, 004: keep personal and professional channels separate; no personal accounts with students.
 """
@@ -50,6 +51,12 @@ _LINK = re.compile(
     r"(?<![\w.])(?:discord\.gg|discord\.com/invite|instagram\.com|tiktok\.com|snapchat\.com|facebook\.com"
     r"|fb\.com|fb\.me|twitter\.com|x\.com|wa\.me|t\.me|chat\.whatsapp\.com|linktr\.ee|youtube\.com|twitch\.tv"
     r"|venmo\.com|cash\.app|m\.me|groupme\.com|signal\.me|snapchat\.com/add|kik\.me)/[\w.@/%-]*[\w@]"
+)
+# Right before an invitation, a refusal of it: "please don't text my cell", "no doy mi WhatsApp".
+_DECLINED = re.compile(
+    r"(?<![a-z])(?:don'?t|do not|never|won'?t|will not|can'?t|cannot|no|nunca)(?: (?:give out|give|share"
+    r"|hand out|use|accept|doy|damos|comparto|uso|acepto|me|nos|le|les|los|las))?(?: (?:escriban|escriba"
+    r"|manden|mande|llamen|llame|agreguen|sigan))? $"
 )
 # Words that make a number someone's own, or an organisation's.
 _PERSONAL_CUE = compile_pattern(
@@ -272,6 +279,8 @@ class PersonalChannelRule:
             words = set(re.findall(r"[a-z]+", canonical[item.start : item.end]))
             if words & official.services and words & platforms:
                 continue  # "message me on GroupMe" where the district approved GroupMe
+            if _DECLINED.search(canonical, max(0, item.start - 40), item.start):
+                continue  # "please don't text my cell", "no doy mi WhatsApp a los alumnos"
             kept.append(item)
         return kept
 

@@ -57,6 +57,8 @@ _QUANTITY_BEFORE = compile_pattern(
 )
 _EDUCATION = compile_pattern(
     r"awareness|prevention|prevent|red ribbon|health class|health department|say no|risks?|dangers?|dangerous"
+    r"|speakers? on|assembly on|talk (?:to|with) (?:him|her|them|your [a-z]+) about|hablar(?: con (?:el|ella"
+    r"|ellos|su hij[oa]s?))? (?:del tema|sobre)|hablar con (?:el|ella|ellos|su hij[oa]s?) de"
     r"|safety|drug-free|free of|education|educational|policy|policies|prohibited|not allowed|banned"
     r"|against the rules|confiscated|consequences|suspension|suspended|detention|counselor|nurse"
     r"|talk with your child|talking with your child|effects|addiction|addictive|resist|peer pressure|lab"
