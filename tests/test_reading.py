@@ -20,6 +20,8 @@ from gateway.reading import (
     SUBJECT_LIMIT,
     TEXT_LIMIT,
     URGENT_LIMIT,
+    budget,
+    charsets,
     mime,
     read_email,
     read_sms,
@@ -741,3 +743,26 @@ def test_blank_runs_are_squeezed_as_the_plain_pattern_says(text: str) -> None:
     """The reading's fast pattern for blank runs finds exactly what the plain one does."""
     plainly = re.compile(r"[ \t]*\n[ \t\n]*\n[ \t\n]*|[ \t]{3,}")
     assert mime._BLANK_RUN.sub(mime._one_blank, text) == plainly.sub(mime._one_blank, text)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.sampled_from([b"boundary", b"BoUnDaRy", b"bound", b"ary", b"message/", b"x", b"\r\n", b"="]),
+             max_size=40),
+    st.sampled_from([b"boundary", b"message/"]),
+    st.integers(min_value=8, max_value=24),
+)  # fmt: skip
+def test_a_word_is_found_in_any_case_across_the_chunks_it_is_lowered_in(
+    pieces: list[bytes], word: bytes, chunk: int
+) -> None:
+    raw = b"".join(pieces)
+    with mock.patch.object(budget, "_SCAN_CHUNK", chunk):
+        found = list(budget._occurrences(raw, word))
+    assert found == [m.start() for m in re.finditer(re.escape(word), raw, re.IGNORECASE)]
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F)) | st.text())
+def test_controls_are_dropped_alike_from_ascii_and_other_text(text: str) -> None:
+    expected = charsets._CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    cleaned = charsets._clean(text)
+    assert cleaned == expected if expected.isascii() else charsets._CONTROL.search(cleaned) is None

@@ -9,6 +9,7 @@ took 95 s on Python 3.11.7) and the parser itself calls it for every part, so no
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from email.policy import Compat32
 
 # The parser's work, in units of about 0.1 µs (measured): a line costs 3 plus one per boundary it is
@@ -41,8 +42,20 @@ class _BoundedHeaders(Compat32):
 
 _POLICY = _BoundedHeaders()
 _BOUNDARY_PARAM = re.compile(rb"[ \t]*\*?[0-9]*\*?[ \t]*=")
-_BOUNDARY_WORD = re.compile(rb"boundary", re.IGNORECASE)
-_MESSAGE_WORD = re.compile(rb"message/", re.IGNORECASE)
+_SCAN_CHUNK = 1 << 16  # bytes lowered at a time to look for a word in any case
+
+
+def _occurrences(raw: bytes, word: bytes) -> Iterator[int]:
+    """Where ``word`` (lower case) occurs in ``raw``, in any case, in order. Found in lowered chunks with
+    ``bytes.find``, six times faster than a case-insensitive regex (which tries every position), and
+    without a lowered copy of a large message."""
+    overlap = len(word) - 1
+    for start in range(0, len(raw), _SCAN_CHUNK):
+        chunk = raw[start : start + _SCAN_CHUNK + overlap].lower()
+        at = chunk.find(word)
+        while at != -1 and at < _SCAN_CHUNK:  # one in the overlap is the next chunk's
+            yield start + at
+            at = chunk.find(word, at + 1)
 
 
 def _nestings(raw: bytes) -> tuple[list[int], int]:
@@ -51,19 +64,18 @@ def _nestings(raw: bytes) -> tuple[list[int], int]:
     "boundary" words (finding the declarations among more would itself cost too much)."""
     nestings: list[int] = []
     known = len(raw)
-    for needle in (_BOUNDARY_WORD, _MESSAGE_WORD):  # case-insensitive searches: no lowered copy of raw
+    for word in (b"boundary", b"message/"):
         found = looked = 0
-        hit = needle.search(raw)
-        while hit is not None and found <= _MAX_NESTINGS:
-            at = hit.start()
+        for at in _occurrences(raw, word):
             looked += 1
             if looked > _MAX_DECOYS:
                 known = min(known, at)
                 break
-            if needle is _MESSAGE_WORD or _BOUNDARY_PARAM.match(raw, hit.end()):
+            if word == b"message/" or _BOUNDARY_PARAM.match(raw, at + len(word)):
                 nestings.append(at)
                 found += 1
-            hit = needle.search(raw, at + 1)
+                if found > _MAX_NESTINGS:
+                    break
     nestings.sort()
     if len(nestings) > _MAX_NESTINGS:
         known = min(known, nestings[_MAX_NESTINGS])
