@@ -13,13 +13,13 @@ undecodable text replaced by U+FFFD); such leaves still verify, since a leaf has
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from archive.canonical import canonical, escaped_text
+from archive.randomness import random_bytes
 from archive.sealing import Sealed, seal
 
 FORMAT = 2  # the leaf format, in every leaf as "v"
@@ -73,7 +73,7 @@ class Record:
     message_id: str | None
     payload: dict[str, Any]
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    salt: bytes = field(default_factory=lambda: os.urandom(16), repr=False)  # for its sealed values
+    salt: bytes = field(default_factory=lambda: random_bytes(16), repr=False)  # for its sealed values
 
     @property
     def recorded_at_text(self) -> str:

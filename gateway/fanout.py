@@ -11,19 +11,19 @@ copy by SMS where the relay has that channel (``channels``), and is archived as 
 
 from __future__ import annotations
 
-import secrets
 from base64 import b32encode
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from archive.randomness import random_bytes
 from gateway.config import Fanout
 from gateway.models import Channel, Conversation, Copy, Purpose, Recipient, Unreachable
 from policies.parties import Person, Role, Roster
 
 
 def conversation_token() -> str:
-    return b32encode(secrets.token_bytes(15)).decode().lower()
+    return b32encode(random_bytes(15)).decode().lower()
 
 
 @dataclass

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from archive.randomness import random_bytes
 from policies.parties import Person
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
@@ -17,7 +17,7 @@ _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # every 10-bit value a
 
 def new_id(prefix: str) -> str:
     """A time-ordered, unguessable id (ULID layout): 48 bits of milliseconds, 80 random bits."""
-    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(random_bytes(10), "big")
     return prefix + "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in range(120, -1, -10)])
 
 
