@@ -11,7 +11,7 @@ from gateway.models import new_id
 def test_an_id_spells_its_milliseconds_then_its_random_bits_in_crockford_base32() -> None:
     with (
         mock.patch.object(models.time, "time_ns", return_value=1_764_000_000_000_123_456),
-        mock.patch.object(models.os, "urandom", side_effect=lambda n: bytes(range(1, n + 1))),
+        mock.patch.object(models, "random_bytes", side_effect=lambda n: bytes(range(1, n + 1))),
     ):
         assert new_id("m-") == "m-01kav9ft00041061050r3gg28a"
 
