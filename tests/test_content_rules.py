@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,7 @@ import pytest
 
 from policies.context import Context, DistrictFacts
 from policies.decision import Severity
-from policies.message import Message, Party
+from policies.message import Attachment, Message, Party
 from policies.parties import Person, Role
 from policies.rules import Hit, Rule
 from policies.rules.confidential import ConfidentialRule
@@ -680,6 +681,47 @@ def test_a_parent_may_tell_anyone_about_their_own_child() -> None:
     # the same sentence from a teacher, or from a parent about another family's child, is a disclosure
     assert hits(CONFIDENTIAL, body, sender=TEACHER, to=(SAMS_MOM,))
     assert hits(CONFIDENTIAL, body, sender=LUIS_MOM, to=(SAMS_MOM,))
+
+
+def attached(filename: str, to: Iterable[str], sender: str = TEACHER) -> list[Hit]:
+    msg = replace(
+        message("Please see the attached file.", sender, to),
+        attachments=(Attachment(filename, "application/octet-stream"),),
+    )
+    return list(CONFIDENTIAL.check(msg, CONTEXT))
+
+
+@pytest.mark.parametrize(
+    ("filename", "to"),
+    [
+        ("period4_grades.xlsx", (SAM,)),
+        ("lista_faltas_7mo_grado_oct.xlsx", (LUIS_MOM,)),
+        ("varsity_medical_roster.xlsx", (SAMS_MOM,)),
+        ("math7_p2_acomodaciones_IEP_504.xlsx", (LUIS,)),
+        ("IEP_borrador_Tobi_Okafor.pdf", (LUIS_MOM,)),  # another family's child, named
+    ],
+)
+def test_student_records_attached_for_a_student_or_family_are_confidential(
+    filename: str, to: tuple[str, ...]
+) -> None:
+    (found,) = attached(filename, to)
+    assert found.evidence == filename and found.start is None
+
+
+@pytest.mark.parametrize(
+    ("filename", "to"),
+    [
+        ("IEP_Luis_Garcia_2026.pdf", (LUIS_MOM,)),  # her own child's
+        ("Physics12_S1_grade_histogram.pdf", (SAMS_MOM,)),  # a class as a whole
+        ("salud7_formulario_es.pdf", (LUIS_MOM,)),  # a blank form
+        ("ch7_cell_cycle_study_guide.pdf", (SAM,)),
+        ("period4_grades.xlsx", (MATH_TEACHER,)),  # staff to staff
+    ],
+)
+def test_a_familys_own_records_blank_forms_and_staff_copies_are_not(
+    filename: str, to: tuple[str, ...]
+) -> None:
+    assert attached(filename, to) == []
 
 
 def test_staff_may_share_a_students_records_with_staff() -> None:

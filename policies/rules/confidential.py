@@ -7,6 +7,8 @@ recipient's own child. Who the sentence is about comes from the names in it, loo
 from given names (``wordlists/first-names.txt``) that no rostered student and no staff member or guardian
 has ("Jaxon got a 38": a child the roster does not hold), and, for "Her concussion ..." or "he's been
 seeing the counselor", from the sentence before.
+A file of records attached for a student or family is a disclosure too, known by its name: a class's
+("period4_grades.xlsx") or another child's ("IEP_Tobi_Okafor.pdf").
 Sharing between staff is fine, and so is a parent telling anyone about their own child (the duty is the
 school's); a social security number is a finding anywhere, to anyone.
 Seed 004: never share confidential or privileged information about students (grades, attendance records
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 from policies.context import Context
 from policies.decision import Severity
@@ -26,7 +29,7 @@ from policies.message import Message, Party
 from policies.parties import NamesAdults, Person, Role, Roster
 from policies.patterns import Found, Phrases, compile_pattern, distinct, evidence_hit, find, phrase
 from policies.rules import Hit
-from policies.text import NormalText, fold, normalise
+from policies.text import NormalText, fold, normalise, quote
 
 _SSN = re.compile(r"\d\d\d([- ])\d\d\1\d\d\d\d(?![\d-])")  # the left edge is checked in _ssns
 _SSN_NAMED = re.compile(
@@ -113,6 +116,19 @@ _INFO = Phrases(
         r"| #| no\.?)? ?[:#]? ?\d{4,}|(?:id|matricula) ?[:#]? ?\d{5,}",
         "id number numero matricula no",
     ),
+)
+# The name of a file of student records, and of one that is no one's (a blank form, a guide, a histogram).
+_RECORDS_FILE = compile_pattern(
+    r"grades?|gradebook|calificaciones|scores|puntajes|notas|boletas?|progress|progreso|report cards?"
+    r"|reading levels?|niveles (?:de )?lectura|running records|faltas|absences?|attendance|asistencia"
+    r"|tardies|medical|meds|medicamentos|allerg(?:y|ies)|alergias?|nurse|iep|504|accommodations"
+    r"|acomodaciones|ell|proficiency|eligibility|ineligible|intervention|intervencion|discipline"
+    r"|referrals?|incidents?|suspensions?|ssn|student ?ids?|emergency cards|counseling|consejeria"
+    r"|evaluation|evaluacion|custody|custodia"
+)
+_NO_ONES_FILE = compile_pattern(
+    r"histogram|distribution|averages?|blank|template|plantilla|formulario|consent|consentimiento"
+    r"|permission|permiso|opt ?out|flyer|guide|guia|rubric|calendar|menu|policy|handout|syllabus"
 )
 # A capitalised word, possibly "O'Brien" or "Ana-Sofía", without a possessive "'s".
 _NAME = re.compile(r"(?<![\w@.'’])([A-ZÀ-ÖØ-Þ](?:['’][A-ZÀ-ÖØ-Þ])?[a-zà-öø-ÿ]+(?:-[A-ZÀ-ÖØ-Þa-zà-öø-ÿ]+)*)")
@@ -218,6 +234,7 @@ class ConfidentialRule:
         recipients = tuple(r for r in message.recipients if r.role is not Role.STAFF)
         if not recipients:
             return hits  # staff to staff: sharing with those who need it is their job
+        hits.extend(_attached_records(message, recipients, context.roster))
         info = _information(text)
         if not info:
             return hits
@@ -242,6 +259,28 @@ class ConfidentialRule:
                     evidence_hit(self.category, label, original, item.start, item.end, Severity.MEDIUM)
                 )
         return hits
+
+
+def _attached_records(message: Message, recipients: tuple[Party, ...], roster: Roster) -> list[Hit]:
+    """Files of school records attached for a student or family: a class's ("period4_grades.xlsx",
+    "lista_faltas_7mo.xlsx", "varsity_medical_roster.xlsx") or another child's ("IEP_Tobi_Okafor.pdf"), known
+    by their names. A file named after the recipients' own child, or the sender's, is theirs to have; a
+    blank form, a guide or a histogram is no one's record."""
+    hits: list[Hit] = []
+    if not any(r.person is not None for r in recipients):
+        return hits  # an address off the roster is blocked by its own rule (channel.unknown_recipient)
+    for attachment in message.attachments:
+        words = [w for w in re.split(r"[\W_]+", PurePosixPath(attachment.filename).stem) if w]
+        folded = fold(" ".join(words)).text
+        if not _RECORDS_FILE.search(folded) or _NO_ONES_FILE.search(folded):
+            continue
+        # Read as a sentence of names: "tobi_okafor" is "Tobi Okafor" (codes such as "P2" stay as they are).
+        shown = " ".join(w.capitalize() if w.isalpha() else w for w in words)
+        about = _mentions(shown, 0, len(shown), roster)
+        if not about or any(_about_someone_else(m, message.sender, recipients) for m in about):
+            reason = f"confidential: '{quote(attachment.filename)}' (student records attached)"
+            hits.append(Hit(reason=reason, severity=Severity.MEDIUM, evidence=attachment.filename))
+    return hits
 
 
 def _information(text: NormalText) -> list[Found]:
