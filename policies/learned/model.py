@@ -91,27 +91,28 @@ class ContentModel:
         self._word_rows: dict[str, int] = {
             feature[2:]: row for row, feature in enumerate(vocabulary) if feature.startswith("w:")
         }
-        pairs = [
-            (row, first, second)
-            for row, feature in enumerate(vocabulary)
-            if feature.startswith("b:") and " " in feature
-            for first, second in (feature[2:].split(" ", 1),)
-        ]
+        # A pair's key is its two words' numbers, first * stride + second: the stride bounds every number
+        # (a word's own row, or one of at most two extra rows per pair).
+        self._stride = 3 * len(vocabulary) + 2
+        self._pairs: dict[int, int] = {}
         known = self._unknown + 1
-        for _, first, second in pairs:
-            for word in (first, second):
-                if word not in self._word_rows:
-                    self._word_rows[word] = known
+        for row, feature in enumerate(vocabulary):
+            if not feature.startswith("b:") or " " not in feature:
+                continue
+            key = 0
+            for word in feature[2:].split(" ", 1):
+                number = self._word_rows.get(word)
+                if number is None:
+                    number = self._word_rows[word] = known
                     known += 1
-        self._stride = known
-        self._pairs: dict[int, int] = {
-            self._word_rows[first] * known + self._word_rows[second]: row for row, first, second in pairs
-        }
+                key = key * self._stride + number
+            self._pairs[key] = row
         # A model with character n-grams sums a word's features once, on first sight, into a row of the
         # table's last part (the word cache), forgotten when full.
         self._char_grams = any(feature.startswith("c:") for feature in vocabulary)
         self._cache_limit = _WORD_CACHE_LIMIT if self._char_grams else 0
         self._cached: dict[str, int] = {}  # word -> its row of the word cache
+        self._first_cached = known
         # float32: half the memory the cache must hold beside the rules' tables; sums of a few dozen terms
         # lose nothing a threshold could notice.
         self._table: Shares = np.zeros((known + self._cache_limit, weighted.shape[1]), dtype=np.float32)
@@ -241,7 +242,7 @@ class ContentModel:
             if len(cached) + len(new) > self._cache_limit:
                 cached.clear()  # hostile input with endless new words: memory stays bounded
                 new = set(words)
-            base = self._stride
+            base = self._first_cached
             for word in new:
                 row = base + len(cached)
                 found = [r for f in word_features(word) if (r := self.rows.get(f, -1)) >= 0]
