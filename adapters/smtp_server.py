@@ -66,6 +66,7 @@ class ChaperoneSMTP(SMTP):
         self._in_flight = in_flight
         self._error_limits = error_limits
         self._errors = 0
+        self._idle_deadline = 0.0
 
     def for_connection(self) -> ChaperoneSMTP:
         """A protocol for one new connection, copied from this one, which never serves a connection.
@@ -92,6 +93,24 @@ class ChaperoneSMTP(SMTP):
             loop=self.loop,
         )
         return protocol
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """The idle deadline moves on with every command. aiosmtpd cancels its timer and schedules a new
+        one each time (two operations on the loop's heap per command); here the one timer, if it fires
+        before the deadline, waits out the rest."""
+        deadline = self.loop.time() + (duration or self._timeout_duration)
+        self._idle_deadline = deadline
+        handle = self._timeout_handle
+        if handle is None or handle.cancelled() or handle.when() > deadline:
+            if handle is not None:
+                handle.cancel()
+            self._timeout_handle = self.loop.call_at(deadline, self._idle_check)
+
+    def _idle_check(self) -> None:
+        if self.loop.time() < self._idle_deadline:
+            self._timeout_handle = self.loop.call_at(self._idle_deadline, self._idle_check)
+        else:
+            self._timeout_cb()  # type: ignore[no-untyped-call]
 
     async def push(self, status: AnyStr) -> None:
         # aiosmtpd pushes bytes for AUTH challenges; only text replies get an enhanced status code.

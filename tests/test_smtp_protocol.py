@@ -167,3 +167,24 @@ async def test_a_path_that_trips_the_header_parser_is_a_malformed_address(listen
         response = await client.execute_command(f"MAIL FROM:{path}".encode())
         assert (response.code, response.message) == (553, "5.1.3 Error: malformed address"), path
     client.close()
+
+
+async def test_commands_keep_a_session_open_and_silence_closes_it_after_the_idle_timeout() -> None:
+    opened = await listen(
+        Handler(), "127.0.0.1:0", hostname="relay.test", auth_required=False, auth_require_tls=True,
+        data_size_limit=1_000_000, idle_timeout=0.6,
+    )  # fmt: skip
+    reader, writer = await asyncio.open_connection("127.0.0.1", opened.port)
+    try:
+        assert (await reader.readline()).startswith(b"220")
+        for _ in range(4):  # 1.2 s of commands, each well inside the timeout
+            await asyncio.sleep(0.3)
+            writer.write(b"NOOP\r\n")
+            assert (await reader.readline()).startswith(b"250")
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # the relay hung up
+        assert 0.5 <= loop.time() - started < 1.2
+    finally:
+        writer.close()
+        await opened.close()
