@@ -52,7 +52,7 @@ def exact_leaf(value: Any) -> bool:
     """Whether orjson writes this scalar exactly as RFC 8785 does: not a float, not an integer beyond a
     double's exact range."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return -_EXACT < value < _EXACT
+        return -EXACT_INTEGERS < value < EXACT_INTEGERS
     return value is None or isinstance(value, str | bool)
 
 
@@ -96,7 +96,7 @@ def _valid(text: str) -> bool:
 
 
 # The largest integer an IEEE double holds exactly; RFC 8785 writes numbers as ECMAScript does.
-_EXACT = 2**53
+EXACT_INTEGERS = 2**53  # integers a double holds exactly: RFC 8785 writes them as orjson does
 
 
 def _fast(value: Any) -> bool:

@@ -15,12 +15,21 @@ and search by person need them); anything else but null is sealed whole.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from archive.canonical import canonical, escaped, escaped_key, escaped_text, exact_leaf, restore
+from archive.canonical import (
+    EXACT_INTEGERS,
+    canonical,
+    escaped,
+    escaped_key,
+    escaped_text,
+    exact_leaf,
+    restore,
+)
 
 SEALED = "$sealed"
 
@@ -64,15 +73,20 @@ def seal(payload: Any, salt: bytes) -> Sealed:
     """The payload escaped (archive.canonical) and its personal values sealed, in one walk: every record
     of every message comes through here, so it is walked once, and a plain leaf (most of them: a clear
     string, a number, null) costs no call and no pointer."""
-    openings: dict[str, Any] = {}
-    fast = True
     # orjson refuses a string that is not valid Unicode: if it writes the payload, no string or key needs
     # its lossless form, and only a key beginning with "$" is escaped.
     try:
         orjson.dumps(payload)
-        key_of, text_of = _dollar_escaped, _as_is
     except orjson.JSONEncodeError:
-        key_of, text_of = escaped_key, escaped_text
+        return _seal(payload, salt, escaped_key, escaped_text)
+    sealing = _ValidSealing(salt)
+    return Sealed(sealing.any(payload, ""), sealing.openings, sealing.exact)
+
+
+def _seal(payload: Any, salt: bytes, key_of: Callable[[str], str], text_of: Callable[[str], Any]) -> Sealed:
+    """Any payload, its keys and strings written by ``key_of`` and ``text_of``."""
+    openings: dict[str, Any] = {}
+    fast = True
 
     def walk(value: Any, pointer: str, personal: bool) -> Any:
         nonlocal fast
@@ -102,6 +116,60 @@ def seal(payload: Any, salt: bytes) -> Sealed:
 
     walked = walk(payload, "", False)
     return Sealed(walked, openings, fast)
+
+
+class _ValidSealing:
+    """``_seal`` for a payload orjson writes (valid Unicode, string keys: nearly every record), the same
+    walk with the types of the common leaves tested first and no call for them: about twice as fast."""
+
+    __slots__ = ("exact", "openings", "salt")
+
+    def __init__(self, salt: bytes) -> None:
+        self.salt = salt
+        self.openings: dict[str, Any] = {}
+        self.exact = True  # every key ASCII and every leaf in orjson's exact domain (Sealed.fast)
+
+    def mapping(self, value: dict[str, Any], pointer: str) -> dict[str, Any]:
+        walked = {}
+        for key, item in value.items():
+            if key[:1] == "$":
+                key = "$" + key
+            if not key.isascii():
+                self.exact = False
+            kind = type(item)
+            if key in PERSONAL:
+                walked[key] = self.personal(item, f"{pointer}/{_token(key)}")
+            elif kind is str or item is None or kind is bool:
+                walked[key] = item
+            elif kind is int:
+                self.exact = self.exact and -EXACT_INTEGERS < item < EXACT_INTEGERS
+                walked[key] = item
+            else:
+                walked[key] = self.any(item, f"{pointer}/{_token(key)}")
+        return walked
+
+    def personal(self, value: Any, pointer: str) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            return self.mapping(value, pointer)
+        if _list_of_dicts(value):
+            return self.sequence(value, pointer)
+        opened = escaped(value)
+        self.openings[pointer] = opened
+        return {SEALED: commitment(self.salt, pointer, opened)}
+
+    def sequence(self, value: list[Any] | tuple[Any, ...], pointer: str) -> list[Any]:
+        return [self.any(item, f"{pointer}/{n}") for n, item in enumerate(value)]
+
+    def any(self, value: Any, pointer: str) -> Any:
+        if isinstance(value, dict):
+            return self.mapping(value, pointer)
+        if isinstance(value, list | tuple):
+            return self.sequence(value, pointer)
+        if not isinstance(value, str) and not exact_leaf(value):
+            self.exact = False
+        return value
 
 
 def commitment(salt: bytes, pointer: str, value: Any) -> str:

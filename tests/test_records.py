@@ -7,7 +7,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import rfc8785
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 
 from archive.canonical import canonical
 from archive.records import Record, RecordKind, leaf_hash
-from archive.sealing import mismatched, opened_payload, openings_bytes
+from archive.sealing import _as_is, _dollar_escaped, _seal, mismatched, opened_payload, openings_bytes, seal
 
 AT = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
 SALT = bytes(range(16))
@@ -106,3 +108,41 @@ def test_any_payload_is_valid_rfc8785_and_comes_back_whole(payload: dict[str, An
 @given(document=json_documents)
 def test_the_fast_path_writes_what_the_reference_implementation_writes(document: Any) -> None:
     assert canonical(document) == rfc8785.dumps(document)
+
+
+class Role(StrEnum):
+    STUDENT = "student"
+
+
+valid_text = st.text(max_size=12)  # no lone surrogates: what orjson writes
+valid_documents = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**60), 2**60)  # beyond a double's exact range too
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.just(Role.STUDENT)
+    | valid_text,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(
+            valid_text | st.sampled_from(["address", "to", "recipients", "person_id", "$sealed", "é"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=14,
+)
+
+
+@given(payload=st.dictionaries(valid_text | st.sampled_from(["sender", "to", "reason"]), valid_documents))
+def test_the_walk_for_valid_unicode_seals_as_the_general_walk_does(payload: dict[str, Any]) -> None:
+    def outcome(walk: Callable[[], Any]) -> Any:
+        try:
+            return walk()
+        except Exception as error:  # a personal integer beyond 2**53 has no RFC 8785 form: both refuse it
+            return type(error)
+
+    assert outcome(lambda: seal(payload, SALT)) == outcome(
+        lambda: _seal(payload, SALT, _dollar_escaped, _as_is)
+    )
