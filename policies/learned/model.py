@@ -3,8 +3,9 @@ once, scoring a message in tens of microseconds.
 
 The score of a category is a probability, ``sigmoid(w · x + b)``, where ``x_f = tf_f · idf_f / n`` and
 ``n = sqrt(Σ_g tf_g · idf_g² + d)`` (``d``, the damping, keeps a text of two words from being all signal).
-That normalisation is chosen because it adds up word by word: each word's share of ``w · x`` and of ``n²``
-is computed once and remembered, so a message costs a few dictionary lookups and one sum per category. A
+That normalisation is chosen because it adds up word by word: each word's and each pair's share of ``w · x``
+and of ``n²`` is one row of a table, computed when the model loads (a word's character n-grams, for a model
+that has them, summed on first sight), so a message costs a few dictionary lookups and one sum. A
 long message is also scored in windows of 40 words overlapping by half, and the highest score counts, so
 one bad sentence in a long e-mail is not diluted by the rest.
 
