@@ -96,7 +96,7 @@ def _valid(text: str) -> bool:
 
 
 # The largest integer an IEEE double holds exactly; RFC 8785 writes numbers as ECMAScript does.
-EXACT_INTEGERS = 2**53  # integers a double holds exactly: RFC 8785 writes them as orjson does
+EXACT_INTEGERS = 2**53
 
 
 def _fast(value: Any) -> bool:
